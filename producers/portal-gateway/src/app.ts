@@ -9,10 +9,11 @@ import { CUT_RETRY_AFTER_SECONDS, cutAnswerOf, isRetriable, livenessAnswer, MAX_
 import { bearerOfBasic, UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { BODY_PACE_WINDOW_MS, bodyTimedOut, guardBodyPace } from './body-pace.js';
 import { answerClientError, awaitingAnswer } from './client-error.js';
+import { clientWentAway } from './client-gone.js';
 import { conditionalReads } from './conditional.js';
 import { reportCutRequests } from './cut-requests.js';
 import { allowBrowserOrigins } from './cors.js';
-import { badRequest, FORM_CUT_SHORT, ProjectionLostRefusal, RequestDeferredError, RequestRefusedError } from './errors.js';
+import { badRequest, errorBody, FORM_CUT_SHORT, ProjectionLostRefusal, RequestDeferredError, RequestRefusedError, sendError } from './errors.js';
 import { formPartIsAFile } from './form-parts.js';
 import { instrumentHttp } from './http-metrics.js';
 import { parseJsonWithReasons } from './json-body.js';
@@ -134,11 +135,13 @@ function errorHandler(logger: Logger | undefined, unrouted: (request: FastifyReq
     // Cut and answered 503 by the shutdown grace, then failed on its closed connection: reportCutRequests logs and
     // counts it as that 503, which this answer, going nowhere, keeps as its status.
     const cut = cutAnswerOf(request.raw);
-    if (cut !== undefined) return reply.code(503).send({ code: cut.code, message: cut.message, problems: [] });
+    if (cut !== undefined) return sendError(reply, 503, errorBody(cut.code, cut.message));
     const answered = answer(error, request, reply);
-    // A client gone before its request was read hears nothing: errorAnswer logged it so, and a refusal line would report
-    // a 400 that was never sent (found by a review); the metrics count it as 499 (http-metrics.ts).
-    if (reply.statusCode >= 400 && reply.statusCode < 500 && !request.is404 && !wentAway.has(request)) {
+    // A client gone before its request was read hears nothing: it is logged so, whatever it was answered, and a refusal
+    // line would report a 400 that was never sent (found by a review); the metrics count it as 499 (http-metrics.ts).
+    if (clientWentAway(request.raw)) {
+      logger?.info({ url: loggedUrl(request), ...requestLogFields(request), reason: (error as { code?: string }).code ?? error.message }, 'client went away before its request was read; nothing was accepted');
+    } else if (reply.statusCode >= 400 && reply.statusCode < 500 && !request.is404) {
       // Framework refusals are answered under one of our codes by status; their own code says more in a log. The code is
       // reasonCode too, the name the consumers' lines give it, so one query finds a request's refusal at any stage.
       const code = error instanceof OrbitError ? { code: error.code, reasonCode: error.code } : { frameworkCode: error.code };
@@ -165,9 +168,6 @@ function jsonBodyTooLarge(request: FastifyRequest): string {
   return request.routeOptions.config.carriesMetadata === true ? `${over}; metadata is at most ${sizeInWords(MAX_METADATA_BYTES)} (an image goes as a multipart upload or by reference)` : over;
 }
 
-/** Requests errorAnswer logged as their client gone before they were read: their "answer" goes nowhere. */
-const wentAway = new WeakSet<FastifyRequest>();
-
 /** Maps refusals to their status with a stable code; a store that is away is a 503; anything else is a logged 500. */
 function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequest, reply: FastifyReply) => FastifyReply) {
   return (error: FastifyError | OrbitError, request: FastifyRequest, reply: FastifyReply) => {
@@ -175,18 +175,18 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
     if (request.is404) return unrouted(request, reply);
     if (error instanceof RequestRefusedError) {
       if (error instanceof RequestDeferredError) void reply.header('retry-after', String(error.retryAfterSeconds));
-      return reply.code(error.statusCode).send({ code: error.code, message: error.message, problems: error.problems, ...(error.requestId ? { requestId: error.requestId } : {}) });
+      return sendError(reply, error.statusCode, errorBody(error.code, error.message, error.problems, error.requestId));
     }
-    if (error instanceof UnauthorizedError) return reply.code(401).header('www-authenticate', error.wwwAuthenticate).send({ code: error.code, message: error.message, problems: [] });
-    if (error instanceof UploadTooLargeError) return reply.code(413).send({ code: error.code, message: error.message, problems: [] });
-    if (error instanceof UploadGivenUpError) return reply.code(409).send({ code: error.code, message: error.message, problems: [] });
-    if (error instanceof UploadIncompleteError) return reply.code(409).send({ code: error.code, message: error.message, problems: error.problems.map((message) => ({ field: 'parts', message })) });
+    if (error instanceof UnauthorizedError) return sendError(reply.header('www-authenticate', error.wwwAuthenticate), 401, errorBody(error.code, error.message));
+    if (error instanceof UploadTooLargeError) return sendError(reply, 413, errorBody(error.code, error.message));
+    if (error instanceof UploadGivenUpError) return sendError(reply, 409, errorBody(error.code, error.message));
+    if (error instanceof UploadIncompleteError) return sendError(reply, 409, errorBody(error.code, error.message, error.problems.map((message) => ({ field: 'parts', message }))));
     const fastifyError = error as FastifyError;
     if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.code(413).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: jsonBodyTooLarge(request), problems: [] });
+      return sendError(reply, 413, errorBody('ORBIT_ERR_BAD_REQUEST', jsonBodyTooLarge(request)));
     }
     if (fastifyError.code === 'FST_REQ_FILE_TOO_LARGE' || fastifyError.statusCode === 413) {
-      return reply.code(413).send({ code: 'ORBIT_ERR_UPLOAD_TOO_LARGE', message: 'the upload exceeds the size limit', problems: [] });
+      return sendError(reply, 413, errorBody('ORBIT_ERR_UPLOAD_TOO_LARGE', 'the upload exceeds the size limit'));
     }
     if (fastifyError.validation) {
       // A route schema refused the request: the same code and per-field problems as every other refusal.
@@ -197,59 +197,56 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
         const path = [partOf(fastifyError.validationContext), ...issue.instancePath.split('/').filter(Boolean), ...(named === undefined ? [] : [named])];
         return { field: path.filter(Boolean).join('.'), message: typeof unexpected === 'string' ? `unexpected field "${unexpected}"` : issue.message ?? issue.keyword };
       });
-      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: unknownQueryParameter(fastifyError, request) ?? fastifyError.message, problems });
+      return sendError(reply, 400, errorBody('ORBIT_ERR_BAD_REQUEST', unknownQueryParameter(fastifyError, request) ?? fastifyError.message, problems));
     }
     if (fastifyError.code === 'FST_INVALID_JSON_FIELD_ERROR') {
       // The multipart reader says no more than that: broken JSON, a prototype-poisoning key it refuses on purpose, or a part cut at 1 MiB.
-      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: MULTIPART_JSON_REFUSAL, problems: [] });
+      return sendError(reply, 400, errorBody('ORBIT_ERR_BAD_REQUEST', MULTIPART_JSON_REFUSAL));
     }
     if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return reply.code(415).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: unreadableContentType(request.headers['content-type']), problems: [] });
+      return sendError(reply, 415, errorBody('ORBIT_ERR_BAD_REQUEST', unreadableContentType(request.headers['content-type'])));
     }
     if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
       // Framework refusals (a wrong content type, an empty JSON body, …) keep their status, not their internal code.
-      return reply.code(fastifyError.statusCode).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: fastifyError.message, problems: [] });
+      return sendError(reply, fastifyError.statusCode, errorBody('ORBIT_ERR_BAD_REQUEST', fastifyError.message));
     }
     if (error instanceof ProjectionLostRefusal) {
-      return reply.code(503).header('retry-after', String(PROJECTION_RETRY_AFTER_SECONDS)).send({ code: error.code, message: error.message, problems: [] });
+      return sendError(reply.header('retry-after', String(PROJECTION_RETRY_AFTER_SECONDS)), 503, errorBody(error.code, error.message));
     }
-    if (request.raw.destroyed && !request.raw.complete) {
+    if (clientWentAway(request.raw)) {
       // The client went away mid-body (a cancelled upload, or a half-close short of Content-Length, which the socket
-      // reports as ECONNRESET): nothing was accepted and nobody hears the answer; not a fault of ours, nor a store's.
-      logger?.info({ url: loggedUrl(request), ...requestLogFields(request), reason: (error as { code?: string }).code ?? error.message }, 'client went away before its request was read; nothing was accepted');
-      wentAway.add(request);
-      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: 'the request body ended early', problems: [] });
+      // reports as ECONNRESET): nothing was accepted and nobody hears the answer; not a fault of ours, nor a store's
+      // (errorHandler logs it so).
+      return sendError(reply, 400, errorBody('ORBIT_ERR_BAD_REQUEST', 'the request body ended early'));
     }
     if (error instanceof MysqlSilentError && error.outcomeUnknown) {
       // The COMMIT went out and no answer came back: MySQL may have applied it when it woke up.
       logger?.warn({ err: error, url: loggedUrl(request), ...requestLogFields(request) }, 'MySQL did not answer a commit in time; the request may have been accepted');
-      return reply.code(503).header('retry-after', String(STORE_RETRY_AFTER_SECONDS)).send({
-        code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: COMMIT_UNANSWERED, problems: [],
-      });
+      return sendError(reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS)), 503, errorBody('ORBIT_ERR_STORE_UNAVAILABLE', COMMIT_UNANSWERED));
     }
     const refused = refusedByStore(error);
     if (refused) {
       // The gateway's own role lacks a permission (or its bucket is gone): an operator's to mend, said in the log with
       // the permission; the caller hears a store away, as for a MySQL grant taken away, since nothing was accepted.
       logger?.error({ err: error, url: loggedUrl(request), ...requestLogFields(request), reasonCode: refused.reasonCode }, `S3 refused the gateway: ${refused.message}`);
-      return reply.code(503).header('retry-after', String(STORE_RETRY_AFTER_SECONDS)).send({
-        code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: `S3 refused the gateway (${refused.reasonCode}: a permission or bucket Orbit's operators must mend); nothing was accepted: try again later`, problems: [],
-      });
+      return sendError(reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS)), 503, errorBody(
+        'ORBIT_ERR_STORE_UNAVAILABLE', `S3 refused the gateway (${refused.reasonCode}: a permission or bucket Orbit's operators must mend); nothing was accepted: try again later`,
+      ));
     }
     if (isRetriable(error)) {
       // Writes are one transaction (request row and command together), so a store that fails them leaves nothing accepted.
       logger?.warn({ err: error, url: loggedUrl(request), ...requestLogFields(request) }, 'a store did not answer; asked the client to try again');
-      return reply.code(503).header('retry-after', String(STORE_RETRY_AFTER_SECONDS)).send({
-        code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: `a store the gateway needs did not answer; nothing was accepted: try again in ${STORE_RETRY_AFTER_SECONDS} s`, problems: [],
-      });
+      return sendError(reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS)), 503, errorBody(
+        'ORBIT_ERR_STORE_UNAVAILABLE', `a store the gateway needs did not answer; nothing was accepted: try again in ${STORE_RETRY_AFTER_SECONDS} s`,
+      ));
     }
     // After a store's outage: an S3 upload that failed may have left the form's part stream closed under it too.
     if (formCutShort(error)) {
-      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: FORM_CUT_SHORT, problems: [] });
+      return sendError(reply, 400, errorBody('ORBIT_ERR_BAD_REQUEST', FORM_CUT_SHORT));
     }
     logger?.error({ err: error, method: request.method, url: loggedUrl(request), ...requestLogFields(request) }, 'request failed');
     // The id is the one the answer's X-Request-Id carries, and the one the log line names as reqId.
-    return reply.code(500).send({ code: 'ORBIT_ERR_INTERNAL', message: `internal error: the gateway log has it under request id ${request.id} (X-Request-Id); quote that id to whoever runs the gateway`, problems: [] });
+    return sendError(reply, 500, errorBody('ORBIT_ERR_INTERNAL', `internal error: the gateway log has it under request id ${request.id} (X-Request-Id); quote that id to whoever runs the gateway`));
   };
 }
 
@@ -302,7 +299,7 @@ function unreadableContentType(contentType: string | undefined): string {
 /** A URL the router cannot read (bad percent-encoding, say): Orbit's answer shape, not the framework's. */
 function frameworkRefusal(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   // No hook runs for it: its X-Request-Id is set here.
-  void reply.code(error.statusCode ?? 400).header(REQUEST_ID_HEADER, request.id).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: error.message, problems: [] });
+  void sendError(reply.header(REQUEST_ID_HEADER, request.id), error.statusCode ?? 400, errorBody('ORBIT_ERR_BAD_REQUEST', error.message));
 }
 
 /**

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '@orbit/lib';
+import { errorBody, sendError } from './errors.js';
 import { loggedUrl, requestLogFields } from './request-correlation.js';
 import { watchSocketPace } from './socket-pace.js';
 
@@ -63,7 +64,7 @@ export function guardBodyPace(app: FastifyInstance, idleMs: number, options: Bod
     // Answered, the request is no longer the connection's, and its close would not reach it: the multipart reader then
     // waited for the rest of the image for ever, and the staged upload was never aborted. Destroyed, it ends the image.
     socket.once('close', () => request.raw.destroy());
-    void reply.code(408).header('connection', 'close').send({ code: 'ORBIT_ERR_BAD_REQUEST', message: messageOf(reason, options, idleMs), problems: [{ field: 'body', message: reason }] });
+    void sendError(reply.header('connection', 'close'), 408, errorBody('ORBIT_ERR_BAD_REQUEST', messageOf(reason, options, idleMs), [{ field: 'body', message: reason }]));
   };
 
   app.addHook('onRequest', async (request, reply) => {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { rawJsonAnswer } from '@orbit/lib';
+import { errorBody } from './errors.js';
 
 /** Requests read off each connection whose answers have not gone yet. */
 const unanswered = new WeakMap<Socket, Set<IncomingMessage>>();
@@ -76,6 +77,6 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
 function refuse(error: Error & { code?: string }, socket: Socket): void {
   if (socket.destroyed) return;
   const { status, message } = refusalOf(error.code);
-  if (socket.writable) socket.write(rawJsonAnswer(status, { code: 'ORBIT_ERR_BAD_REQUEST', message, problems: [] }));
+  if (socket.writable) socket.write(rawJsonAnswer(status, errorBody('ORBIT_ERR_BAD_REQUEST', message)));
   socket.destroy(error);
 }

@@ -1,5 +1,35 @@
+import type { FastifyReply } from 'fastify';
 import { OrbitError } from '@orbit/lib';
 import type { FieldProblem } from './metadata.js';
+
+/** The body of every error answer the gateway writes: a stable code, why, and the fields at fault (`[]` when none, never absent). */
+export interface ErrorBody {
+  readonly code: string;
+  readonly message: string;
+  readonly problems: readonly FieldProblem[];
+  /** The refusal was recorded as a failed request under this id. */
+  readonly requestId?: string;
+}
+
+/** An error answer's body, its fields in the order every answer has had them (code, message, problems, requestId). */
+export function errorBody(code: string, message: string, problems: readonly FieldProblem[] = [], requestId?: string): ErrorBody {
+  return { code, message, problems, ...(requestId ? { requestId } : {}) };
+}
+
+/** The code of the error answer each reply was given, for the refusal counter (http-metrics.ts). */
+const answeredCodes = new WeakMap<FastifyReply, string>();
+
+/**
+ * Answers `status` with `body` and notes its code for the reply: the refusal counter takes the code from here, where
+ * the sender had it, instead of parsing every error body back out of the bytes sent.
+ */
+export function sendError(reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
+  answeredCodes.set(reply, body.code);
+  return reply.code(status).send(body);
+}
+
+/** The code of the error answer sendError gave `reply`; none for an answer without one (/readyz's 503). */
+export const answeredCode = (reply: FastifyReply): string | undefined => answeredCodes.get(reply);
 
 /** A request the gateway refuses with a 4xx: a stable code, a status, and the fields at fault. */
 export class RequestRefusedError extends OrbitError {

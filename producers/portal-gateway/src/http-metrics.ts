@@ -3,6 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { cutAnswerOf, type Logger } from '@orbit/lib';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { bodyTimedOut } from './body-pace.js';
+import { clientWentAway } from './client-gone.js';
+import { answeredCode } from './errors.js';
 
 /**
  * Counts one request answered outside Fastify's onResponse (a request the shutdown grace cut), as the status its client
@@ -30,18 +32,9 @@ export const WATCHED_REFUSAL_CODES = [
 const MAX_REFUSAL_CODES = 100;
 const CODE_SHAPE = /^[A-Z][A-Z0-9_]{1,63}$/;
 
-/** The `code` of a JSON error answer, as the refusal counter labels it; none for an answer without one (/readyz's 503). */
-export function refusalCodeOf(payload: unknown): string | undefined {
-  if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return undefined;
-  const text = payload.toString();
-  if (!text.startsWith('{')) return undefined;
-  try {
-    const code = (JSON.parse(text) as { code?: unknown }).code;
-    if (code === undefined) return undefined;
-    return typeof code === 'string' && CODE_SHAPE.test(code) ? code : 'other';
-  } catch {
-    return undefined;
-  }
+/** An error answer's code as the refusal counter labels it: itself when code-shaped, else "other". */
+export function refusalLabel(code: string): string {
+  return CODE_SHAPE.test(code) ? code : 'other';
 }
 
 /**
@@ -78,11 +71,10 @@ export function instrumentHttp(app: FastifyInstance, registry: Registry, project
   // gateway's failure, not a client gone (it was counted 499 and logged nowhere, found by a reread).
   const failedMidAnswer = new WeakMap<FastifyRequest, Error>();
   app.addHook('onRequest', async (request, reply) => {
-    let finished = false;
-    reply.raw.once('finish', () => { finished = true; });
     reply.raw.once('close', () => {
-      // A request the shutdown grace cut is counted as its 503 by reportCutRequests (cut-requests.ts).
-      if (finished || reply.raw.writableFinished || cutAnswerOf(request.raw) !== undefined) return;
+      // Finished, its answer got out: onResponse counts it. A request the shutdown grace cut is counted as its 503 by
+      // reportCutRequests (cut-requests.ts).
+      if (reply.raw.writableFinished || cutAnswerOf(request.raw) !== undefined) return;
       const failure = failedMidAnswer.get(request);
       if (failure !== undefined) {
         count(request, reply, 500);
@@ -112,9 +104,10 @@ export function instrumentHttp(app: FastifyInstance, registry: Registry, project
   };
   app.addHook('onSend', async (request, reply, payload) => {
     // A request cut at shutdown: its client heard the cut's 503, counted with its code by reportCutRequests, not this.
-    if (reply.statusCode < 400 || (request.raw.destroyed && !request.raw.complete) || cutAnswerOf(request.raw) !== undefined) return payload;
-    const code = refusalCodeOf(payload);
-    if (code !== undefined) countRefusal(code);
+    // The code is the one the answer was sent with (errors.ts sendError), not read back out of its bytes.
+    if (reply.statusCode < 400 || clientWentAway(request.raw) || cutAnswerOf(request.raw) !== undefined) return payload;
+    const code = answeredCode(reply);
+    if (code !== undefined) countRefusal(refusalLabel(code));
     return payload;
   });
   return (request, status, code) => {

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { errorBody, sendError } from './errors.js';
 
 /**
  * Which methods a path takes, from the routes the app registered: a request
@@ -45,9 +46,9 @@ export function unroutedAnswer(routes: RouteMethods) {
   return (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const path = request.url.split('?')[0] ?? '';
     const allowed = routes.of(path);
-    if (allowed.length === 0) return reply.code(404).send({ code: 'ORBIT_ERR_NOT_FOUND', message: `no route ${request.method} ${path}`, problems: [] });
+    if (allowed.length === 0) return sendError(reply, 404, errorBody('ORBIT_ERR_NOT_FOUND', `no route ${request.method} ${path}`));
     void reply.header('allow', allowed.join(', '));
     if (request.method === 'OPTIONS') return reply.code(204).send();
-    return reply.code(405).send({ code: 'ORBIT_ERR_METHOD_NOT_ALLOWED', message: `${path} takes ${allowed.join(', ')}, not ${request.method}`, problems: [] });
+    return sendError(reply, 405, errorBody('ORBIT_ERR_METHOD_NOT_ALLOWED', `${path} takes ${allowed.join(', ')}, not ${request.method}`));
   };
 }

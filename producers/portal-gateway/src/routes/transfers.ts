@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { controlCharacterProblem, envelopeFor, IMAGE_VERSION_PATTERN, type EnvironmentName, parseEnvironmentName, pidOf, type Actor, type Logger, type TraceContext } from '@orbit/lib';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
-import { badRequest, RequestRefusedError } from '../errors.js';
+import { badRequest, errorBody, RequestRefusedError, sendError } from '../errors.js';
 import { idempotencyKeyHeaderOf, idempotencyKeyHeaderSchema, idempotencyKeyOf } from '../idempotency-key.js';
 import { ERROR_BODY, errors, pathParams, TRANSFER_ANSWER, TRANSFER_OUTCOME } from '../openapi.js';
 import { TransferKeyTaken, type AcceptedRequest, type HeldRequest, type ImageReader, type ImageView, type KeyedTransfer, type RequestStore, type TransferAsked, type TransferKey } from '../ports.js';
@@ -244,7 +244,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
       const promoter = decision.kind === 'done' ? await promotionOf(decision, request.params.uid, request.body.imageVersion) : undefined;
 
       if (request.body.dryRun === true) {
-        if (decision.kind === 'refused') return reply.code(decision.status).send({ code: decision.code, message: decision.message, problems: [] });
+        if (decision.kind === 'refused') return sendError(reply, decision.status, errorBody(decision.code, decision.message));
         return reply.code(200).send(await dryRunAnswer(decision, request.params.uid, request.body.imageVersion, deps.claims, promoter));
       }
       if (decision.kind === 'refused') {
@@ -257,12 +257,12 @@ export function transferRoutes(deps: TransferRouteDeps) {
           status: decision.status, code: decision.code, reasonCode: decision.code, method: request.method, url: loggedUrl(request), ...requestLogFields(request), reason: decision.message,
           imageUID: request.params.uid, user: actor.username, ...(recorded ? { correlationId: requestId, pid: failure.pid } : {}),
         }, 'request refused');
-        if (!recorded) return reply.code(404).send({ code: decision.code, message: decision.message, problems: [] });
+        if (!recorded) return sendError(reply, 404, errorBody(decision.code, decision.message));
         await deps.publish.transferRefused({
           ...failure, requestId, flow: 'transfer', stage: 'request', reasonCode: decision.code, message: decision.message, failedEventId: null,
           imageVersion: request.body.imageVersion, targetEnvironment: target ?? null,
         }, trace, accepted);
-        return reply.code(decision.status).send({ code: decision.code, message: decision.message, problems: [], requestId });
+        return sendError(reply, decision.status, errorBody(decision.code, decision.message, [], requestId));
       }
       if (decision.kind === 'done') {
         // Present in the target without a transfer ViewPort or the claims can name (promoted before either was kept): nothing to point at.
