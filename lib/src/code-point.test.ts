@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { codePointLabel } from './code-point.js';
+import { codePointLabel, headOf } from './code-point.js';
 
 describe('codePointLabel', () => {
   it('names a character by its code point, padded to four hex digits', () => {
@@ -11,5 +11,15 @@ describe('codePointLabel', () => {
   it('names a character beyond the BMP whole, not by its first surrogate half', () => {
     expect(codePointLabel('\u{1F600}')).toBe('U+1F600');
     expect(codePointLabel('\u{E0001}')).toBe('U+E0001');
+  });
+});
+
+describe('headOf', () => {
+  it('cuts at most max UTF-16 units, one fewer rather than inside a surrogate pair (a lone \\ud83d broke strict JSON readers)', () => {
+    expect(headOf('ab\u{1F600}c', 3)).toBe('ab');
+    expect(headOf('ab\u{1F600}c', 4)).toBe('ab\u{1F600}');
+    expect(headOf('ab\u{1F600}c', 2)).toBe('ab');
+    expect(headOf('abc', 5)).toBe('abc');
+    expect(headOf('abc', 0)).toBe('');
   });
 });

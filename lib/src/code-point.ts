@@ -18,3 +18,12 @@ export function offSurrogatePair(text: string, at: number, step: 'back' | 'forwa
   const inside = before >= 0xd800 && before <= 0xdbff && after >= 0xdc00 && after <= 0xdfff;
   return inside ? at + (step === 'back' ? -1 : 1) : at;
 }
+
+/**
+ * `text` cut to at most `max` UTF-16 units, one fewer when the cut falls inside a surrogate pair. A quote of user text
+ * in an answer cut by `slice` alone could end in half an emoji, a lone surrogate that JSON.stringify writes as
+ * `\ud83d`: strict JSON readers (serde_json, Go's encoding/json) refuse or mangle the whole body for it.
+ */
+export function headOf(text: string, max: number): string {
+  return text.length <= max ? text : text.slice(0, offSurrogatePair(text, max));
+}

@@ -41,4 +41,10 @@ describe('describeError', () => {
     expect(describeError(error)).toBe('Error: store failed <- Error: socket hang up <- HTTP 503 Service Unavailable, without an error body [request 18ED1B59F7A672B7]');
     expect(describeError(new Error('x'.repeat(5000)), 100)).toHaveLength(100);
   });
+
+  it('cuts on a character, never inside an emoji (found by a review: a lone \\ud83d in a 400 broke strict JSON readers)', () => {
+    // "Error: " is 7 units: the cut at 100 falls inside the 47th emoji, the one at 101 after it.
+    expect(describeError(new Error('\u{1F600}'.repeat(100)), 100)).toBe(`Error: ${'\u{1F600}'.repeat(46)}`);
+    expect(describeError(new Error('\u{1F600}'.repeat(100)), 101)).toBe(`Error: ${'\u{1F600}'.repeat(47)}`);
+  });
 });

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { headOf } from './code-point.js';
 import { OrbitError } from './errors.js';
 
 /**
@@ -87,5 +88,5 @@ export function withoutSecrets(text: string): string {
 
 /** An error and its causes (up to four), for an operator: DLQ headers, a failed request's message; no secret it quotes. */
 export function describeError(error: unknown, maxLength = 2000): string {
-  return withoutSecrets(causeChainOf(error).map(describeOne).join(' <- ')).slice(0, maxLength);
+  return headOf(withoutSecrets(causeChainOf(error).map(describeOne).join(' <- ')), maxLength);
 }

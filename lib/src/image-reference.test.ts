@@ -166,6 +166,24 @@ describe('imageReferenceProblem', () => {
     expect(imageReferenceProblem('h.example:5062/team/app:1')).toBeUndefined();
   });
 
+  it('quotes a reference\'s part cut on a character, never inside an emoji (found by a review: the 400 ended in a lone \\ud83d, which strict JSON readers refuse)', () => {
+    const emoji = '\u{1F600}';
+    const cases: Record<string, string> = {
+      [`h.example:${'p'.repeat(19)}${emoji}/a:1`]: `has port "${'p'.repeat(19)}", not a number from 1 to 65535`,
+      [`${'a'.repeat(99)}${emoji}/a:1`]: `begins with "${'a'.repeat(99)}", which is no registry host`,
+      [`${'a'.repeat(99)}${emoji}.example/a:1`]: `has registry host "${'a'.repeat(99)}", which holds "${emoji}": a host name is`,
+      [`h.example/app@sha256:${'a'.repeat(72)}${emoji}`]: `has digest "sha256:${'a'.repeat(72)}", not sha256:`,
+      [`h.example/${'a'.repeat(99)}${emoji}:1`]: `has repository "${'a'.repeat(99)}": lower-case letters and digits`,
+      [`h.example/A${'a'.repeat(98)}${emoji}:1`]: `has repository "A${'a'.repeat(98)}": repositories are lower case`,
+      [`h.example/app:${'t'.repeat(139)}${emoji}`]: `has tag "${'t'.repeat(139)}": 1 to 128 letters`,
+    };
+    for (const [text, expected] of Object.entries(cases)) {
+      const problem = imageReferenceProblem(text) ?? '';
+      expect(problem, text).toContain(expected);
+      expect(problem, text).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
+    }
+  });
+
   it('refuses a registry login pasted into a reference without quoting any of it, as the answer and the log line carry the reason (before: "has port \\"ghp_…@g\\"")', () => {
     const secrets = ['robot', 'ghp_OBS43FAKETOKEN', 'obs43user', 'obs43pass', 'pa/ss', 'p@ss', 'AKIAFAKE', 'wJalrXUtnFEMI', 'ghp_SECRETTOKENPART1'];
     for (const text of [

@@ -1,3 +1,5 @@
+import { headOf } from './code-point.js';
+
 /**
  * An image reference as the OCI distribution API addresses it:
  * `host[:port]/repository[/more]:tag` or `...@sha256:<64 hex>`. The registry
@@ -119,9 +121,9 @@ export function imageReferenceProblem(text: string): string | undefined {
     if (port !== null || name.includes('.') || name.startsWith('[')) {
       const problem = hostNameProblem(name);
       if (problem !== undefined) return problem;
-      if (port !== null) return /^\d+$/.test(port) ? `has port ${port}, not one from 1 to 65535` : `has port "${port.slice(0, 20)}", not a number from 1 to 65535`;
+      if (port !== null) return /^\d+$/.test(port) ? `has port ${port}, not one from 1 to 65535` : `has port "${headOf(port, 20)}", not a number from 1 to 65535`;
     }
-    return `begins with "${host.slice(0, 100)}", which is no registry host (one with a dot, a port, or localhost): Orbit has no default registry (Docker Hub is docker.io/library/name:tag)`;
+    return `begins with "${headOf(host, 100)}", which is no registry host (one with a dot, a port, or localhost): Orbit has no default registry (Docker Hub is docker.io/library/name:tag)`;
   }
   const unnamed = urlHostProblem(host);
   if (unnamed !== undefined) return unnamed;
@@ -132,29 +134,29 @@ export function imageReferenceProblem(text: string): string | undefined {
   const colon = named.lastIndexOf(':');
   const tag = colon > named.lastIndexOf('/') && colon !== -1 ? named.slice(colon + 1) : null;
   const repository = tag === null ? named : named.slice(0, colon);
-  if (digest !== null && !new RegExp(`^${DIGEST}$`).test(digest)) return `has digest "${digest.slice(0, 80)}", not sha256:<64 lower-case hex digits>`;
+  if (digest !== null && !new RegExp(`^${DIGEST}$`).test(digest)) return `has digest "${headOf(digest, 80)}", not sha256:<64 lower-case hex digits>`;
   if (!new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`).test(repository)) {
     return repository !== repository.toLowerCase()
-      ? `has repository "${repository.slice(0, 100)}": repositories are lower case`
-      : `has repository "${repository.slice(0, 100)}": lower-case letters and digits, joined by ".", "_", "__" or dashes, in parts between "/"`;
+      ? `has repository "${headOf(repository, 100)}": repositories are lower case`
+      : `has repository "${headOf(repository, 100)}": lower-case letters and digits, joined by ".", "_", "__" or dashes, in parts between "/"`;
   }
-  if (host.length + 1 + repository.length > IMAGE_NAME_MAX_LENGTH) return `names ${host}/${repository.slice(0, 40)}…, ${host.length + 1 + repository.length} characters; registries take at most ${IMAGE_NAME_MAX_LENGTH}`;
+  if (host.length + 1 + repository.length > IMAGE_NAME_MAX_LENGTH) return `names ${host}/${headOf(repository, 40)}…, ${host.length + 1 + repository.length} characters; registries take at most ${IMAGE_NAME_MAX_LENGTH}`;
   if (tag === null && digest === null) return 'names no tag or digest: add :<tag> or @sha256:<digest> (Orbit does not assume latest)';
-  if (tag !== null && !new RegExp(`^${TAG}$`).test(tag)) return `has tag "${tag.slice(0, 140)}": 1 to 128 letters, digits, "_", "." or "-", not starting with "." or "-"`;
+  if (tag !== null && !new RegExp(`^${TAG}$`).test(tag)) return `has tag "${headOf(tag, 140)}": 1 to 128 letters, digits, "_", "." or "-", not starting with "." or "-"`;
   return 'does not look like host[:port]/repository:tag or host[:port]/repository@sha256:<digest>';
 }
 
 /** What is wrong with a registry's host name (the part before its port), in the words of the grammar; undefined when nothing is. */
 function hostNameProblem(name: string): string | undefined {
-  const shown = `"${name.slice(0, 100)}"`;
+  const shown = `"${headOf(name, 100)}"`;
   if (name.length === 0) return 'names a port but no registry host before it';
   if (name.startsWith('[')) return new RegExp(`^\\[(?:${IPV6})\\]$`).test(name) ? undefined : `has registry host ${shown}, which is no IPv6 literal ${ipv6LiteralAdvice(name)}`;
-  const character = /[^A-Za-z0-9.-]/.exec(name)?.[0];
+  const character = /[^A-Za-z0-9.-]/u.exec(name)?.[0];
   if (character !== undefined) return `has registry host ${shown}, which holds "${character}": a host name is letters, digits and dashes, in labels joined by dots`;
   if (name.endsWith('.')) return `has registry host ${shown}, which ends with a dot: write it without (${name.replace(/\.+$/, '')})`;
   if (name.startsWith('.') || name.includes('..')) return `has registry host ${shown}, which has an empty label (a dot first, or two together)`;
   const dashed = name.split('.').find((label) => label.startsWith('-') || label.endsWith('-'));
-  if (dashed !== undefined) return `has registry host ${shown}, whose label "${dashed.slice(0, 63)}" begins or ends with a dash, which no host name's label does`;
+  if (dashed !== undefined) return `has registry host ${shown}, whose label "${headOf(dashed, 63)}" begins or ends with a dash, which no host name's label does`;
   return undefined;
 }
 
@@ -170,7 +172,7 @@ function ipv6LiteralAdvice(name: string): string {
 function urlHostProblem(host: string): string | undefined {
   if (urlCanName(host)) return undefined;
   const name = host.replace(/:\d+$/, '');
-  const shown = `"${name.slice(0, 100)}"`;
+  const shown = `"${headOf(name, 100)}"`;
   // The WHATWG URL parser's "ends in a number" rule: such a host is an IPv4 address or nothing.
   if (/(?:^|\.)(?:\d+|0x[0-9a-f]*)$/i.test(name)) return `has registry host ${shown}, which ends in a number, so it is read as an IPv4 address, and is no valid one (four numbers from 0 to 255, as 10.0.0.5)`;
   if (/(?:^|\.)xn--/i.test(name)) return `has registry host ${shown}, with an "xn--" label that is no valid punycode: write the host name as DNS knows it`;

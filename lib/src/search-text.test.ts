@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { searchCategory, searchDescription, searchQuery, unsearchableReason } from './search-text.js';
+import { weighsNothing, ZERO_WEIGHT_RANGES } from './zero-weight.js';
 
 describe('the search copy of a description and a category', () => {
   it('makes a decomposed (macOS) and a composed "Béla" one text, and compatibility forms one with what they stand for', () => {
@@ -40,5 +41,36 @@ describe('q folded as the projector folds what it searches', () => {
     expect(unsearchableReason('a\u{E0001}')).toBe('q must not hold control or format characters; it holds U+E0001 at 1');
     expect(unsearchableReason('\u202E')).toMatch(/U\+202E/);
     expect(unsearchableReason('\u0301la')).toBe('q must not start with a combining mark');
+  });
+
+  it('refuses a q holding any other character the collation gives no weight, which matched every text holding any (found by a review: U+06DE found a description with an emoji\'s VS16)', () => {
+    expect(unsearchableReason('\u06de')).toBe('q must not hold U+06DE: the search\'s collation gives it no weight, so it matched any character given none');
+    expect(unsearchableReason('tea \u06de')).toMatch(/^q must not hold U\+06DE/);
+    expect(unsearchableReason('\ufe73')).toMatch(/^q must not hold U\+FE73/);
+    // NFKC makes U+FC5E a space and two marks, U+FE70 a space and one: marks with no letter to combine with.
+    expect(unsearchableReason('\ufc5e')).toBe('q must not hold a combining mark (U+064C) after a space, with no letter to combine with');
+    expect(unsearchableReason('a\ufe70')).toMatch(/^q must not hold a combining mark \(U\+064B\) after a space/);
+    expect(unsearchableReason('tea \ufe0f')).toMatch(/^q must not hold a combining mark \(U\+FE0F\) after a space/);
+    expect(unsearchableReason('\uff9e')).toBe('q must not start with a combining mark');
+  });
+
+  it('takes combining marks on a letter, as text in Thai, Hindi or Arabic and emoji hold them: they match any mark there, as the collation weighs none', () => {
+    for (const text of [
+      '\u0e44\u0e21\u0e48\u0e43\u0e0a\u0e48', '\u0939\u093f\u0902\u0926\u0940', '\u0645\u064e\u0631\u0652\u062d\u064e\u0628\u064b\u0627',
+      '\u2764\ufe0f tea', '1\ufe0f\u20e3', 'q\u0302', '\uff76\uff9e', '\ufcf2', '\u{1F44D}\u{1F3FD}',
+    ]) {
+      expect(unsearchableReason(text), text).toBeUndefined();
+    }
+  });
+
+  it('refuses every character the collation gives no weight, alone or after a space, unless NFKC puts a character with weight first (U+FCF2 is a tatweel with marks)', () => {
+    for (const [first, last] of ZERO_WEIGHT_RANGES) {
+      for (let codePoint = first; codePoint <= last; codePoint += 1) {
+        const character = String.fromCodePoint(codePoint);
+        const refused = weighsNothing(searchQuery(character)) || /^\s/u.test(searchQuery(character));
+        expect(unsearchableReason(character) !== undefined, character).toBe(refused);
+        expect(unsearchableReason(`tea ${character}`) !== undefined, character).toBe(refused);
+      }
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { codePointLabel } from './code-point.js';
+import { weighsNothing } from './zero-weight.js';
 
 /**
  * The search copy of an image's description and category (wp_posts.search_description, search_category, migration
@@ -29,19 +30,39 @@ export function searchCategory(text: string): string {
 
 /** A control (\p{Cc}) or format (\p{Cf}) character: NUL, a tab, ZERO WIDTH SPACE, a BIDI override, a BOM. */
 const INVISIBLE = /[\p{Cc}\p{Cf}]/u;
-/** A combining mark (\p{M}) first: it has no letter to combine with. */
-const LEADING_MARK = /^\p{M}/u;
+/** A combining mark (\p{M}): an accent, a Thai tone mark, an Arabic vowel sign, a variation selector. */
+const MARK = /^\p{M}$/u;
+/** White space (after NFKC a space, mostly): no letter for a mark after it to combine with. */
+const SPACE = /^\s$/u;
 
 /**
- * Why `q` cannot be searched, or undefined when it can. The collation gives controls, format characters and
- * combining marks no weight, and LIKE compares one code point with one: `q=%E2%80%8B` (ZERO WIDTH SPACE), `%00`
- * or a lone U+0301 matched every description holding any such character (an accent left decomposed, an emoji's
- * variation selector). Refused rather than dropped: `q=%E2%80%8B` read as no q would list everything.
+ * Why `q` cannot be searched, or undefined when it can. q is compared with LIKE under utf8mb4_unicode_ci, which
+ * compares one code point with one, and any two the collation gives no weight (zero-weight.ts) are equal there: a q
+ * holding one matched every description holding any at that place. Found so: `q=%E2%80%8B` (ZERO WIDTH SPACE), `%00`
+ * or a lone U+0301 matched every description holding an accent left decomposed or an emoji's variation selector, and
+ * so did U+06DE (a symbol) and U+FC5E (a ligature NFKC makes a space and two marks). Only a combining mark on a
+ * character that has weight is taken (after other such marks too): there it stands for an accent on that letter and
+ * matches any other mark on it, as the collation takes "\u00ea" for "\u00e9" (any accent). Refused rather than
+ * dropped: `q=%E2%80%8B` read as no q would list everything, and a mark dropped from inside q (a Thai tone mark)
+ * would no longer line up with the search copy, which keeps its marks.
  */
 export function unsearchableReason(q: string): string | undefined {
   const invisible = INVISIBLE.exec(q);
   if (invisible) return `q must not hold control or format characters; it holds ${codePointLabel(invisible[0])} at ${invisible.index}`;
-  if (LEADING_MARK.test(searchQuery(q))) return 'q must not start with a combining mark';
+  let onLetter = false;
+  let first = true;
+  for (const character of searchQuery(q)) {
+    if (!weighsNothing(character)) {
+      onLetter = !SPACE.test(character);
+    } else if (!MARK.test(character)) {
+      return `q must not hold ${codePointLabel(character)}: the search's collation gives it no weight, so it matched any character given none`;
+    } else if (first) {
+      return 'q must not start with a combining mark';
+    } else if (!onLetter) {
+      return `q must not hold a combining mark (${codePointLabel(character)}) after a space, with no letter to combine with`;
+    }
+    first = false;
+  }
   return undefined;
 }
 
