@@ -48,6 +48,44 @@ async function askedPatiently<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Half of a UTF-16 surrogate pair without its other half: text JSON can spell (`"\ud800"`) and UTF-8 cannot hold. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** How much of a map key a path names. */
+const KEY_CHARS_NAMED = 64;
+
+/** A map key or field name as a path names it, cut to KEY_CHARS_NAMED code points (never within a pair). */
+function pathPart(name: string): string {
+  const points = [...name];
+  return points.length > KEY_CHARS_NAMED ? `${points.slice(0, KEY_CHARS_NAMED).join('')}…` : name;
+}
+
+/**
+ * Where in `event` the first string or key that is not well-formed Unicode sits (`image.config.env.2`, as avsc
+ * names fields; `a key of image.config.labels`), or undefined. Walked without recursion; bytes are not text.
+ */
+function illFormedTextAt(event: unknown): string | undefined {
+  const pending: { value: unknown; path: string }[] = [{ value: event, path: '' }];
+  const join = (path: string, name: string): string => (path === '' ? pathPart(name) : `${path}.${pathPart(name)}`);
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { value, path } = next;
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) return path || 'the value';
+      continue;
+    }
+    if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) continue;
+    const entries: [string, unknown][] = Array.isArray(value) ? value.map((item: unknown, index) => [String(index), item]) : Object.entries(value);
+    for (const [name] of entries) {
+      if (LONE_SURROGATE.test(name)) return path === '' ? 'a top-level key' : `a key of ${path}`;
+    }
+    for (let index = entries.length - 1; index >= 0; index -= 1) {
+      const [name, item] = entries[index] as [string, unknown];
+      pending.push({ value: item, path: join(path, name) });
+    }
+  }
+  return undefined;
+}
+
 export interface EventCodecOptions {
   /** Bound on one registry request, in milliseconds (default `REGISTRY_REQUEST_TIMEOUT_MS`). */
   readonly requestTimeoutMs?: number;
@@ -120,6 +158,14 @@ export class EventCodec {
 
   async encode(topic: string, event: object): Promise<Buffer> {
     const type = this.readerTypeOf(topic);
+    // avsc writes a lone surrogate as bytes that are not UTF-8 (ED A0 80) in a string of up to 64 bytes, as U+FFFD in a
+    // longer one: a Python subscriber (Confluent's AvroDeserializer) could not decode orbit.image.validated. Refused, not
+    // replaced: the event would say another text than its producer read. A consumer's handler that meets this ends its
+    // message in the DLQ, and its request failed (DEAD_LETTERED), like any event that does not match its schema.
+    const illFormed = illFormedTextAt(event);
+    if (illFormed !== undefined) {
+      throw new EncodeError(topic, new TypeError(`${illFormed} holds text that is not well-formed Unicode (half of a surrogate pair alone), which Avro would write as bytes no UTF-8 reader takes`));
+    }
     const id = await this.schemaIdOf(topic);
     let body: Buffer;
     try {

@@ -243,6 +243,13 @@ describe('validateUpload', () => {
     expect(verdict).toMatchObject({ kind: 'rejected', reasonCode: 'REFERENCE_NOT_FOUND', staging: null });
   });
 
+  it('quotes a registry answer holding half of a surrogate pair with U+FFFD, so the rejection can be published with its own reason (the codec refuses such text)', async () => {
+    const { deps: d } = deps({ stageReference: async () => { throw new PullRefusedError('REGISTRY_ERROR', 'the registry said: project "te\uD800am" is locked \uD83D\uDD12'); } });
+    const verdict = await validateUpload({ ...event, staging: null, source: 'REFERENCE', reference: '127.0.0.1:5000/billing:1' }, d);
+    expect(verdict).toMatchObject({ kind: 'rejected', reasonCode: 'REGISTRY_ERROR' });
+    expect(verdict.kind === 'rejected' && verdict.message).toContain('project "te\uFFFDam" is locked \uD83D\uDD12');
+  });
+
   it('retries a registry that is briefly unavailable and validates what it then serves', async () => {
     const pulled: ObjectRef = { bucket: 'staging', key: 'uploads/dev1/pulled/r.tar', versionId: 'v1' };
     let calls = 0;

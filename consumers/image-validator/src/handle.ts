@@ -2,6 +2,7 @@ import { chartVersionOf, offSurrogatePair, checkMetadata, isStagedBy, jsonBytes,
 import type { ImageMetadata, ImageSummary, ObjectRef, UploadRequested } from '@orbit/schemas';
 import { noCommandNote } from './archive/image-config.js';
 import { REJECTION_CODES } from './archive/rejections.js';
+import { wellFormed } from './archive/well-formed-text.js';
 import { pullIntoStaging, type PullIntoStagingDeps } from './pull-into-staging.js';
 import { checkStagedArchive, type StagedArchiveDeps } from './staged-archive.js';
 
@@ -113,7 +114,9 @@ export class UploadNotStagedError extends OrbitError {
 export async function validateUpload(event: UploadRequested, deps: ValidateUploadDeps): Promise<UploadVerdict> {
   let staging = event.staging;
   const rejected = (reasonCode: UploadRejectionCode, message: string): UploadVerdict => ({
-    kind: 'rejected', requestId: event.requestId, reasonCode, message: shortened(message), stage: 'validate', staging,
+    // A message may quote a registry's answer, whose JSON can spell half of a surrogate pair: the codec refuses to write
+    // that, and the upload would end dead-lettered instead of with its reason.
+    kind: 'rejected', requestId: event.requestId, reasonCode, message: shortened(wellFormed(message)), stage: 'validate', staging,
   });
   // The staging reference travels on to the harbor-writer, which copies and then deletes what it names: one that is not the owner's is not even read.
   if (staging !== null && !isStagedBy(staging, event.actor.username, deps.stagingBucket)) {

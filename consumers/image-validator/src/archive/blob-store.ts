@@ -5,6 +5,7 @@ import { firstIssue, type Descriptor } from './json-shapes.js';
 import { reject, type RejectionCode } from './rejections.js';
 import { goIntegerProblem, MANIFEST_INTEGER_PATHS, type JsonPath } from './go-integers.js';
 import { caseFoldedKeyProblem, MANIFEST_FIELDS, type ReadFields } from './json-keys.js';
+import { illFormedTextProblem } from './well-formed-text.js';
 
 export function blobPath(digest: string): string {
   return `blobs/${digest.replace(':', '/')}`;
@@ -79,11 +80,15 @@ export class ArchiveBlobs {
     if (SHA256_BLOB.test(path)) verifyDigest(file, digest, 'blob');
     const { json } = file;
     if (json === null) return undefined;
+    let value: unknown;
     try {
-      return JSON.parse(json.toString('utf8')) as unknown;
+      value = JSON.parse(json.toString('utf8')) as unknown;
     } catch {
       return undefined;
     }
+    // What an index lists (a manifest, an index, a referrer's manifest) may be read here alone: its text is checked here too.
+    refuseIllFormedText(value, `the document ${digest} that an index lists`, 'BAD_MANIFEST');
+    return value;
   }
 
   /** The blob a descriptor names, checked against the descriptor's digest and size. */
@@ -100,6 +105,16 @@ export class ArchiveBlobs {
 export function verifyDigest(file: FileFacts, digest: string, role: string): void {
   const actual = `sha256:${file.sha256}`;
   if (actual !== digest) reject('DIGEST_MISMATCH', `${role} "${file.path}" should have digest ${digest} but its bytes hash to ${actual}`);
+}
+
+/**
+ * Every JSON document of the image is read by parseJson or jsonOf, its strings and keys checked here: a string
+ * that is no Unicode text (a lone surrogate, `"\ud800"`) would reach the events, the chart and the registry
+ * as a different text each (see well-formed-text.ts).
+ */
+function refuseIllFormedText(value: unknown, named: string, code: RejectionCode): void {
+  const problem = illFormedTextProblem(value);
+  if (problem !== undefined) reject(code, `${named} ${problem}`);
 }
 
 /** Go's encoding/json (registries, containerd, crane) refuses a document with objects and arrays nested deeper. */
@@ -138,6 +153,8 @@ export function parseJson<Shape extends z.ZodType>(
   if (depth > GO_MAX_JSON_DEPTH) {
     return reject(code, `${role} "${file.path}" has objects or arrays nested ${depth} deep; Go's JSON reader (registries, containerd, skopeo) refuses more than ${GO_MAX_JSON_DEPTH}`);
   }
+  // Before the shape, whose words may quote the text.
+  refuseIllFormedText(value, `${role} "${file.path}"`, code);
   const parsed = shape.safeParse(value);
   if (!parsed.success) return reject(code, `${role} "${file.path}" has the wrong shape: ${firstIssue(parsed.error)}`);
   const clash = caseFoldedKeyProblem(value, readFields);

@@ -58,3 +58,73 @@ export function goIntegerProblem(text: string, paths: readonly JsonPath[] = MANI
   const found = firstNonInteger(document, paths, []);
   return found && `${found.where} is written ${found.written}, which Go's JSON reader (registries, containerd, skopeo) refuses for an integer field: write it without a fraction or exponent`;
 }
+
+/** Fields Go reads into a time.Time: the image config's `created` and each history entry's. */
+export const CONFIG_TIME_PATHS: readonly JsonPath[] = [['created'], ['history', '*', 'created']];
+
+/** An object or array the scan is inside: the member or item it is at. */
+interface Frame {
+  readonly isObject: boolean;
+  name: string | number;
+  /** In an object, whether the next string is a key. */
+  expectsKey: boolean;
+}
+
+/** Where the string starting at `start` (its opening quote) ends: the index after its closing quote. */
+function endOfString(text: string, start: number): number {
+  let at = start + 1;
+  while (at < text.length && text[at] !== '"') at += text[at] === '\\' ? 2 : 1;
+  return at + 1;
+}
+
+/**
+ * Each string at one of `paths`, as written between its quotes (escapes undecoded), with where it is: every
+ * occurrence, a key given twice too, since Go reads each. `text` is JSON already (JSON.parse took it); walked
+ * without recursion, a character at a time.
+ */
+function rawStringsAt(text: string, paths: readonly JsonPath[]): { where: string; raw: string }[] {
+  const found: { where: string; raw: string }[] = [];
+  const stack: Frame[] = [];
+  const atPath = (): boolean => paths.some((path) => path.length === stack.length && path.every((part, index) => part === '*' || part === stack[index]?.name));
+  for (let at = 0; at < text.length;) {
+    const char = text[at];
+    const top = stack[stack.length - 1];
+    if (char === '{' || char === '[') stack.push({ isObject: char === '{', name: char === '{' ? '' : 0, expectsKey: char === '{' });
+    else if (char === '}' || char === ']') stack.pop();
+    else if (char === ',' && top !== undefined) {
+      if (top.isObject) top.expectsKey = true;
+      else top.name = Number(top.name) + 1;
+    } else if (char === '"') {
+      const end = endOfString(text, at);
+      if (top?.isObject && top.expectsKey) {
+        // Go matches a key after decoding its escapes, as JSON.parse does: `"cr\u0065ated"` is `created` to both.
+        top.name = JSON.parse(text.slice(at, end)) as string;
+        top.expectsKey = false;
+      } else if (atPath()) {
+        found.push({ where: pathText(stack.map((frame) => frame.name)), raw: text.slice(at + 1, end - 1) });
+      }
+      at = end;
+      continue;
+    }
+    at += 1;
+  }
+  return found;
+}
+
+/**
+ * The first time (at `paths`) written with a JSON escape (`"2026-12-04T10:00:00\u005a"`, .NET's `\u002B05:30`), as
+ * a problem to name; undefined when there is none. Go's time.Time takes the text between the quotes as it is,
+ * without decoding escapes (time.go, "TODO: Properly unescape a JSON string"), and refuses it, so containerd,
+ * docker and skopeo refuse the whole config, while JavaScript reads the time it spells: such an image passed
+ * validation and was never pulled.
+ */
+export function goTimeProblem(text: string, paths: readonly JsonPath[] = CONFIG_TIME_PATHS): string | undefined {
+  for (const { where, raw } of rawStringsAt(text, paths)) {
+    const escape = /\\(?:u[0-9a-fA-F]{4}|.)/.exec(raw)?.[0];
+    if (escape !== undefined) {
+      return `${where} is written with the JSON escape ${escape}, which Go tools (containerd, docker, skopeo) cannot read in a time: they take a time's text as written, `
+        + 'without decoding escapes, and refuse the whole config; write the time\'s characters themselves (such as 2026-12-04T10:00:00Z)';
+    }
+  }
+  return undefined;
+}

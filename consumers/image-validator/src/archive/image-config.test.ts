@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { archiveOf, buildImage, docker25Entries, legacyDockerEntries, ociEntries, sha256, streamOf, type BuiltImage } from '../../test-fixtures/images.js';
 import type { FileFacts } from './entry-facts.js';
 import { noCommandNote, parseConfig } from './image-config.js';
 import { MAX_SHELL_WORDS } from './image-shell.js';
+import { DEFAULT_VALIDATION_LIMITS } from './limits.js';
+import { validateArchive } from './validate-archive.js';
 
 function file(config: unknown): FileFacts {
   const json = Buffer.from(JSON.stringify(config));
@@ -67,6 +70,29 @@ describe('parseConfig', () => {
     }
     // Docker's JSON decoding refuses a SHELL that is no list of strings, healthcheck or not.
     expect(() => facts({ Shell: '/bin/bash -c' })).toThrow(/config\.Shell/);
+  });
+
+  it('refuses a created time written with a JSON escape, which Go tools cannot read in a time (found by a review: containerd, docker and skopeo refused the stored config)', () => {
+    const config = (text: string): FileFacts => {
+      const json = Buffer.from(text);
+      return { kind: 'file', path: 'config.json', size: json.length, sha256: '0'.repeat(64), compression: 'none', decoded: null, json, jsonSkipped: null };
+    };
+    const plain = JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs, created: '2026-12-04T10:00:00Z', history: [{ created: '2026-12-04T10:00:00+05:30', created_by: 'RUN x' }] });
+    expect(parseConfig(config(plain), 'config').architecture).toBe('amd64');
+    expect(() => parseConfig(config(plain.replace('10:00:00Z', '10:00:00\\u005a')), 'config'))
+      .toThrow(/^config "config.json" has the wrong shape: created is written with the JSON escape \\u005a, which Go tools \(containerd, docker, skopeo\) cannot read in a time/);
+    expect(() => parseConfig(config(plain.replace('+05:30', '\\u002B05:30')), 'config')).toThrow(/history\[0\]\.created is written with the JSON escape \\u002B/);
+    expect(() => parseConfig(config(plain.replace('10:00:00Z', '10:00:00\\u005a')), 'config')).toThrow(expect.objectContaining({ reasonCode: 'BAD_CONFIG' }));
+  });
+
+  it('BAD_CONFIG: an archive whose config says created "…\\u005a", in every layout', async () => {
+    const image = await buildImage({ repoTags: ['app:1.0.0'], layers: [{ files: { 'app/run': 'x' } }] });
+    const bytes = Buffer.from(image.config.bytes.toString().replace('"created":"2026-11-22T10:00:00Z"', '"created":"2026-11-22T10:00:00\\u005a"'));
+    const escaped: BuiltImage = { ...image, config: { ...image.config, bytes, digest: sha256(bytes) } };
+    for (const entries of [ociEntries(escaped), legacyDockerEntries(escaped), docker25Entries(escaped)]) {
+      const outcome = await validateArchive(streamOf(await archiveOf(entries)), DEFAULT_VALIDATION_LIMITS);
+      expect(outcome.ok ? 'accepted' : `${outcome.reasonCode}: ${outcome.message}`).toMatch(/^BAD_CONFIG: config .* has the wrong shape: created is written with the JSON escape \\u005a, which Go tools/);
+    }
   });
 
   it('refuses a SHELL spelt in another letter case, which Docker reads as SHELL and Orbit would not', () => {

@@ -2,7 +2,7 @@ import type { Healthcheck, ImageConfigFacts, ImageMetadata } from '@orbit/schema
 import { parseJson } from './blob-store.js';
 import type { FileFacts } from './entry-facts.js';
 import { configShape, type ImageConfigJson } from './json-shapes.js';
-import { CONFIG_INTEGER_PATHS } from './go-integers.js';
+import { CONFIG_INTEGER_PATHS, goTimeProblem } from './go-integers.js';
 import { CONFIG_FIELDS } from './json-keys.js';
 import { shellShape } from './image-shell.js';
 import { reject } from './rejections.js';
@@ -59,6 +59,9 @@ function orNull(value: string | null | undefined): string | null {
 
 export function parseConfig(file: FileFacts, role: string): ParsedConfig {
   const json = parseJson(file, configShape, role, 'BAD_CONFIG', CONFIG_INTEGER_PATHS, CONFIG_FIELDS);
+  // configShape checks a time as JSON.parse decoded it; Go reads it as written.
+  const escapedTime = file.json === null ? undefined : goTimeProblem(file.json.toString('utf8'));
+  if (escapedTime !== undefined) reject('BAD_CONFIG', `${role} "${file.path}" has the wrong shape: ${escapedTime}`);
   const config = json.config ?? {};
   const healthcheck = healthcheckOf(config.Healthcheck);
   return {
