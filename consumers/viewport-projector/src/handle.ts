@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { ConfigError, deterministicUuid, entryOfPid, envelopeFor, errorCodeOf, inTransaction, isRetriable, SeekRequest, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher, type MessagePosition } from '@orbit/lib';
 import { failRequestOnDeadLetter, type ImageStored, type OrbitEvent, type ViewportUpdated } from '@orbit/schemas';
+import { describeReplaced, HistoryReplacedError } from './history.js';
 import { markApplied, nextExpectedOffset, passSwapGate, ProjectionLostError, type Position } from './offsets.js';
 import { drainOutbox, enqueueUpdates } from './outbox.js';
 import { imagesToLookUp, planProjection, textGivenByImage, requestsEnded, requestsToLookUp, versionGuid, versionsToLookUp, type FinishedRequest, type ProjectionResult } from './plan.js';
@@ -26,6 +27,12 @@ export interface ProjectorDeps {
   readonly requests?: boolean;
   /** Told, after each commit, of the requests it ended (live projection only: a shadow's history ended long ago). */
   readonly onRequestsEnded?: (ended: readonly FinishedRequest[]) => void;
+  /**
+   * A partition's high watermark (the offset after its last record), asked when a live batch starts below what the
+   * projection has applied: a partition ending before that was replaced (HistoryReplacedError), not redelivered.
+   * Without it (a shadow, a test) such messages are taken for applied ones, as before.
+   */
+  readonly highWatermark?: (topic: string, partition: number) => Promise<bigint>;
 }
 
 /**
@@ -87,6 +94,20 @@ const SEEK_PROOF_MS = 10_000;
 /** Wait before asking again for the same re-read: a partition that keeps not delivering what the database expects must not spin. */
 const reSeekDelayMs = (times: number): number => (times < 2 ? 0 : Math.min(5_000, 100 * 2 ** (times - 2)));
 
+/**
+ * Thrown inside the projection's transaction (rolling it back) when a live batch starts below what the projection has
+ * applied: the partition's end is asked of Kafka outside the transaction (no locks held on a broker's answer), then
+ * the batch goes again or the partition is held (HistoryReplacedError).
+ */
+class BelowApplied extends Error {
+  constructor(readonly expected: bigint) {
+    super(`the batch starts below applied offset ${expected}`);
+  }
+}
+
+/** The replaced partitions already said at error level, per projection database and `group/topic/partition`, with the offset said. */
+const replacedSaid = new WeakMap<Pool, Map<string, bigint>>();
+
 /** Thrown inside the projection's transaction (rolling it back) when a message is not the one expected and no gap is proven. */
 class GapUnproven extends SeekRequest {
   constructor(readonly expected: bigint, readonly met: bigint, where: string) {
@@ -125,6 +146,9 @@ function projectorCalls(deps: ProjectorDeps, seeks: boolean) {
   const requests = deps.requests ?? announce;
   const asked = seeksAsked.get(deps.pool) ?? new Map<string, SeekAsked>();
   seeksAsked.set(deps.pool, asked);
+  const said = replacedSaid.get(deps.pool) ?? new Map<string, bigint>();
+  replacedSaid.set(deps.pool, said);
+  const { highWatermark } = deps;
   return async (messages: readonly ConsumedMessage<OrbitEvent>[]): Promise<void> => {
     const first = messages[0];
     if (!first) return;
@@ -136,10 +160,11 @@ function projectorCalls(deps: ProjectorDeps, seeks: boolean) {
     asked.delete(key);
     const reRead = before && Date.now() - before.at < SEEK_PROOF_MS ? before : undefined;
     // No gap locks on the guid index: batches of different partitions insert side by side without deadlocking.
-    const outcome = await inTransaction(deps.pool, async (connection) => {
+    const project = (endChecked: boolean) => inTransaction(deps.pool, async (connection) => {
       // A shadow has no gate: the rebuild that writes it is the one holding the live tables' gate.
       if (!deps.shadow) await passSwapGate(connection);
       const expected = await nextExpectedOffset(connection, position, { replayFromStart: deps.shadow === true });
+      if (!endChecked && !deps.shadow && highWatermark && BigInt(first.offset) < expected) throw new BelowApplied(expected);
       const fresh: ConsumedMessage<OrbitEvent>[] = [];
       let next = expected;
       let previous: bigint | undefined;
@@ -171,7 +196,21 @@ function projectorCalls(deps: ProjectorDeps, seeks: boolean) {
         await enqueueUpdates(connection, planned.applied.flatMap(({ message, result }) => (result ? [{ event: viewportUpdatedOf(message, result), trace: message.trace }] : [])));
       }
       return { ...planned, ended: announce && deps.onRequestsEnded ? requestsEnded(planned.plan, planned.applied, finished, states.acceptedAt) : [] };
-    }, { isolation: 'READ COMMITTED' }).catch(async (error: unknown) => {
+    }, { isolation: 'READ COMMITTED' });
+    const outcome = await project(false).catch(async (error: unknown) => {
+      if (!(error instanceof BelowApplied) || !highWatermark) throw error;
+      // Redelivered after a crash (or a rebuild's swap) the partition reaches past what was applied; a topic created
+      // again ends before it, and its first events would be dropped as applied ones with lag 0.
+      const high = await highWatermark(first.topic, first.partition);
+      if (high >= error.expected) return project(true);
+      const replaced = new HistoryReplacedError(describeReplaced([{ at: where, high, applied: error.expected }]), 'projecting');
+      // Said once at error (an operator must act; the loop's retries say it at warn), and again should it change.
+      if (said.get(key) !== high) {
+        said.set(key, high);
+        first.log.error({ err: replaced, code: replaced.code, highWatermark: high.toString(), appliedUpTo: error.expected.toString() }, 'lifecycle topic history replaced: holding the partition');
+      }
+      throw replaced;
+    }).catch(async (error: unknown) => {
       // Only a message handled alone has its partition re-read (the loop takes a batch's seek as a failure and
       // hands its messages over one by one): what a batch saw first proves nothing about a fetch from elsewhere.
       if (!(error instanceof GapUnproven) || !seeks) throw error;

@@ -5,6 +5,7 @@ import {
 } from '@orbit/lib';
 import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
 import { passOtherGroupsRedrives, projectorBatchHandler, projectorDeadLetterHook, projectorHandler, refuseStatementBinlog } from './handle.js';
+import { kafkaHighWatermarks, type HighWatermarks } from './history.js';
 import { drainOutbox, pruneSentOutbox } from './outbox.js';
 import { fillSearchCopies } from './search-backfill.js';
 import { requestMetrics } from './request-metrics.js';
@@ -20,6 +21,7 @@ runMain(() => {
   let sweeper: NodeJS.Timeout | undefined;
   let pruner: NodeJS.Timeout | undefined;
   let onRequestsEnded: ReturnType<typeof requestMetrics> | undefined;
+  let highWatermark: HighWatermarks | undefined;
   return startConsumerService<OrbitEvent, Record<string, never>>({
     service: 'viewport-projector',
     groupId: GROUP,
@@ -34,7 +36,7 @@ runMain(() => {
       if (!pool) throw new TypeError('the handler creates the pool first');
       return passOtherGroupsRedrives({ pool, groupId: GROUP });
     },
-    createHandler: async ({ config, publisher, logger, metrics }) => {
+    createHandler: async ({ config, publisher, logger, metrics, kafka }) => {
       const { url, ssl } = target ?? mysqlTarget(config);
       const created = createMysqlPool(url, 8, ssl);
       pool = created;
@@ -58,6 +60,8 @@ runMain(() => {
         (error: unknown) => logger.warn({ err: error }, 'could not write the search copy of older posts; they are searched by their text as sent'),
       );
       onRequestsEnded = requestMetrics(metrics);
+      // Asked only when a batch starts below what ViewPort has applied: a recreated topic is held, not skipped (history.ts).
+      highWatermark = kafkaHighWatermarks(kafka);
       // One at a time: a sweep waiting out a Kafka outage must not be joined every OUTBOX_SWEEP_MS by another on the pool.
       const sweepOnce = oneAtATime(() => drainOutbox(created, publisher, logger));
       // A line per new reason, not a stack every 5 s for as long as MySQL or Kafka is away (found by a review).
@@ -77,11 +81,11 @@ runMain(() => {
       pruner = setInterval(() => {
         pruneSentOutbox(created).catch((error: unknown) => logger.warn({ err: error }, 'outbox prune failed; will try again'));
       }, OUTBOX_PRUNE_MS);
-      return waitingWhileSchemaBehind(created, projectorHandler({ pool: created, groupId: GROUP, publisher, onRequestsEnded }));
+      return waitingWhileSchemaBehind(created, projectorHandler({ pool: created, groupId: GROUP, publisher, onRequestsEnded, highWatermark }));
     },
     createBatchHandler: ({ publisher }) => {
-      if (!pool || !onRequestsEnded) throw new TypeError('the handler creates the pool and the metrics first');
-      return waitingWhileSchemaBehind(pool, projectorBatchHandler({ pool, groupId: GROUP, publisher, onRequestsEnded }));
+      if (!pool || !onRequestsEnded || !highWatermark) throw new TypeError('the handler creates the pool, the metrics and the watermark reader first');
+      return waitingWhileSchemaBehind(pool, projectorBatchHandler({ pool, groupId: GROUP, publisher, onRequestsEnded, highWatermark }));
     },
     // Gating, as the gateway's mysql and mysql-schema (see DependencyCheck): the projector writes nothing else. Shown in
     // /readyz with a reason safe to show (the driver's words, with hosts and accounts, are logged) and as
@@ -100,6 +104,7 @@ runMain(() => {
     close: async () => {
       clearInterval(sweeper);
       clearInterval(pruner);
+      await highWatermark?.close();
       // Within a bound, its sockets dropped after: mysql2's end waited for ever on a MySQL gone silent, and the projector
       // outlived its SIGTERM until killed (found by a review). What a handler left open the server rolls back.
       if (pool) await endMysqlPool(pool, OPS_MYSQL_END_TIMEOUT_MS);

@@ -6,6 +6,7 @@ import {
 import type { OrbitEvent, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket, SslOptions } from 'mysql2/promise';
 import { passOtherGroupsRedrives, projectorBatchHandler, projectorDeadLetterHook, projectorHandler, refuseStatementBinlog } from './handle.js';
+import { compactedTopics, describeReplaced, HistoryCompactedError, HistoryReplacedError, replacedPartitions } from './history.js';
 import { dependentsFirst } from './topics.js';
 
 /**
@@ -104,6 +105,8 @@ interface TopicSpans {
   readonly ends: Map<string, bigint>;
   /** Partitions whose first messages are gone (retention, DeleteRecords), with the offset they now start at. */
   readonly truncated: string[];
+  /** End offset of every partition, empty ones included, per `topic/partition` (lifecycle names): what a replaced topic shows. */
+  readonly highs: Map<string, bigint>;
 }
 
 /** Read in causal order, latest first (see dependentsFirst). */
@@ -111,14 +114,40 @@ async function topicSpans(kafka: Kafka, topics: readonly string[], rename: (topi
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const spans: TopicSpans = { ends: new Map(), truncated: [] };
+    const spans: TopicSpans = { ends: new Map(), truncated: [], highs: new Map() };
     for (const topic of dependentsFirst(topics, rename)) {
       for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) {
+        spans.highs.set(`${rename(topic)}/${partition}`, BigInt(high));
         if (BigInt(high) > BigInt(low)) spans.ends.set(`${rename(topic)}/${partition}`, BigInt(high));
         if (BigInt(low) > 0n) spans.truncated.push(`${topic}/${partition} starts at offset ${low}`);
       }
     }
     return spans;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Refuses a history that is not the one the live projection was made from, or not whole (HistoryTruncatedError,
+ * HistoryCompactedError, HistoryReplacedError), before anything is created: a replay of it would swap in less than
+ * the live projection holds, or wait for ever for offsets the topic no longer reaches (the shadow is levelled up to
+ * the live projection's applied offsets).
+ */
+async function assertHistoryWhole(deps: RebuildDeps, database: string, history: TopicSpans, rename: (topic: string) => string): Promise<void> {
+  if (history.truncated.length > 0) throw new HistoryTruncatedError(history.truncated);
+  const replaced = replacedPartitions(await appliedOffsets(deps.pool, database, deps.liveGroup), history.highs, new Set(deps.topics.map(rename)));
+  if (replaced.length > 0) throw new HistoryReplacedError(describeReplaced(replaced), 'rebuilding');
+  const admin = deps.kafka.admin();
+  await admin.connect();
+  try {
+    const compacted = await compactedTopics(admin, deps.topics).catch((error: unknown) => {
+      // A principal without DESCRIBE_CONFIGS on the topics (an older grant) must not stop every rebuild: said, not refused.
+      if (!/AUTHORIZATION_FAILED/.test(String((error as { type?: unknown }).type))) throw error;
+      deps.logger.warn({ err: error }, 'could not read the lifecycle topics\' cleanup.policy (no DESCRIBE_CONFIGS grant): a compacted topic would not be noticed');
+      return [];
+    });
+    if (compacted.length > 0) throw new HistoryCompactedError(compacted);
   } finally {
     await admin.disconnect();
   }
@@ -825,7 +854,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string, lock: RebuildL
   const interrupted = (): void => throwIfInterrupted(deps.signal);
   await assertProvisioned(deps.pool, database);
   const history = await topicSpans(deps.kafka, deps.topics, rename);
-  if (history.truncated.length > 0) throw new HistoryTruncatedError(history.truncated);
+  await assertHistoryWhole(deps, database, history, rename);
   const committed = await liveCommits(deps.kafka, deps.liveGroup, deps.topics, rename);
   // A lost projection may sit beside requests accepted since the loss; the ones before it are still to give back.
   const restoreRequests = deps.restoreRequests ?? ((await hasNoRequests(deps.pool, database))

@@ -6,7 +6,7 @@ const TOPIC_PREFIX = 'orbit.';
 
 /**
  * What Orbit's services may do, and nothing else: read, write and describe the
- * `orbit.` topics, read and describe any consumer group (each service has its
+ * `orbit.` topics (and their configs, for the rebuild), read and describe any consumer group (each service has its
  * own, the rebuild a fresh one per run) and delete the rebuild's, write idempotently, and re-drive dead letters in transactions. Anyone else,
  * given no ACL of their own, is refused by a broker whose authorizer allows
  * nothing by default; topics are made and changed by provisioning, as an operator.
@@ -18,6 +18,8 @@ const allow = (principal: string, resourceType: AclEntry['resourceType'], resour
 export function serviceAcls(principals: readonly string[]): AclEntry[] {
   return principals.flatMap((principal) => [
     ...[AclOperationTypes.READ, AclOperationTypes.WRITE, AclOperationTypes.DESCRIBE].map((operation) => allow(principal, AclResourceTypes.TOPIC, TOPIC_PREFIX, ResourcePatternTypes.PREFIXED, operation)),
+    // viewport:rebuild reads each lifecycle topic's cleanup.policy: a compacted history is refused, not replayed.
+    allow(principal, AclResourceTypes.TOPIC, TOPIC_PREFIX, ResourcePatternTypes.PREFIXED, AclOperationTypes.DESCRIBE_CONFIGS),
     ...[AclOperationTypes.READ, AclOperationTypes.DESCRIBE].map((operation) => allow(principal, AclResourceTypes.GROUP, '*', ResourcePatternTypes.LITERAL, operation)),
     // A rebuild deletes the group it replayed with (refused, it was left behind for the broker's offset expiry).
     allow(principal, AclResourceTypes.GROUP, 'viewport-rebuild-', ResourcePatternTypes.PREFIXED, AclOperationTypes.DELETE),
@@ -50,7 +52,7 @@ export function servicePrincipalAcls(service: ServiceName, principal: string): A
 /** `ORBIT_KAFKA_PRINCIPAL_IMAGE_VALIDATOR` and the like: the variable naming one service's own principal. */
 export const principalVariableOf = (service: ServiceName): `ORBIT_KAFKA_PRINCIPAL_${string}` => `ORBIT_KAFKA_PRINCIPAL_${service.toUpperCase().replaceAll('-', '_')}`;
 
-const OPERATION_NAMES = new Map<number, string>([[AclOperationTypes.READ, 'read'], [AclOperationTypes.WRITE, 'write'], [AclOperationTypes.DESCRIBE, 'describe'], [AclOperationTypes.DELETE, 'delete'], [AclOperationTypes.IDEMPOTENT_WRITE, 'idempotent write']]);
+const OPERATION_NAMES = new Map<number, string>([[AclOperationTypes.READ, 'read'], [AclOperationTypes.WRITE, 'write'], [AclOperationTypes.DESCRIBE, 'describe'], [AclOperationTypes.DESCRIBE_CONFIGS, 'describe configs'], [AclOperationTypes.DELETE, 'delete'], [AclOperationTypes.IDEMPOTENT_WRITE, 'idempotent write']]);
 const RESOURCE_NAMES = new Map<number, string>([[AclResourceTypes.TOPIC, 'topics'], [AclResourceTypes.GROUP, 'groups'], [AclResourceTypes.CLUSTER, 'cluster'], [AclResourceTypes.TRANSACTIONAL_ID, 'transactional ids']]);
 
 export function aclName(entry: AclEntry): string {

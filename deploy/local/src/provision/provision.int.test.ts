@@ -40,10 +40,10 @@ describe('provisioning against the real stack', () => {
     try {
       const first = await provisionAcls(admin, serviceAcls([principal]));
       const second = await provisionAcls(admin, serviceAcls([principal]));
-      expect([first.map((step) => step.action), second.map((step) => step.action)]).toEqual([Array(9).fill('created'), Array(9).fill('found')]);
+      expect([first.map((step) => step.action), second.map((step) => step.action)]).toEqual([Array(10).fill('created'), Array(10).fill('found')]);
       const granted = await admin.describeAcls({ resourceType: AclResourceTypes.ANY, resourcePatternType: ResourcePatternTypes.ANY, principal, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY });
       expect(granted.resources.flatMap((resource) => resource.acls.map(() => `${resource.resourceType}:${resource.resourceName}`)).sort()).toEqual([
-        `${AclResourceTypes.TOPIC}:orbit.`, `${AclResourceTypes.TOPIC}:orbit.`, `${AclResourceTypes.TOPIC}:orbit.`,
+        `${AclResourceTypes.TOPIC}:orbit.`, `${AclResourceTypes.TOPIC}:orbit.`, `${AclResourceTypes.TOPIC}:orbit.`, `${AclResourceTypes.TOPIC}:orbit.`,
         `${AclResourceTypes.GROUP}:*`, `${AclResourceTypes.GROUP}:*`, `${AclResourceTypes.GROUP}:viewport-rebuild-`, `${AclResourceTypes.CLUSTER}:kafka-cluster`,
         `${AclResourceTypes.TRANSACTIONAL_ID}:orbit-dlq-redrive.`, `${AclResourceTypes.TRANSACTIONAL_ID}:orbit-dlq-redrive.`,
       ].sort());
