@@ -5,7 +5,9 @@ import { Readable } from 'node:stream';
 import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamo, createS3, S3_CHECK_SILENCE_TIMEOUT_MS } from './aws.js';
+import { createDynamo, createPresigningS3, createS3, S3_CHECK_SILENCE_TIMEOUT_MS } from './aws.js';
+import { readConfig } from './config.js';
+import { s3PublicEndpointEnv } from './runtime-config.js';
 import { describeError, errorCodeOf } from './error-description.js';
 import { isRetriable } from './retry-classifier.js';
 
@@ -146,5 +148,23 @@ describe('S3_CHECKSUMS', () => {
     expect(await headersSent('sha256', copy)).toContain('x-amz-checksum-algorithm');
     expect(await headersSent('sha256', upload)).toContain('x-amz-checksum-crc32');
     for (const call of [head, put, copy, upload]) expect(await headersSent('off', call)).toEqual([]);
+  });
+});
+
+describe('createPresigningS3 with ORBIT_S3_PUBLIC_ENDPOINT (found by a browser-portal review: URLs named the gateway\'s own 127.0.0.1:9000)', () => {
+  const settings = { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:8000', S3_FORCE_PATH_STYLE: true };
+  const endpointOf = async (client: ReturnType<typeof createS3>): Promise<string> => {
+    const endpoint = await client.config.endpoint?.();
+    return endpoint === undefined ? 'none' : `${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}${endpoint.path}`;
+  };
+
+  it('presigns for the public address, while the client that calls S3 keeps AWS_ENDPOINT_URL_S3', async () => {
+    const gateway = { ...settings, ...readConfig(s3PublicEndpointEnv, { ORBIT_S3_PUBLIC_ENDPOINT: 'https://S3.example.com/' }) };
+    expect(await endpointOf(createPresigningS3(gateway))).toBe('https://s3.example.com/');
+    expect(await endpointOf(createS3(gateway))).toBe('http://127.0.0.1:9000/');
+  });
+
+  it('presigns for AWS_ENDPOINT_URL_S3, as before, when it is unset', async () => {
+    expect(await endpointOf(createPresigningS3({ ...settings, ...readConfig(s3PublicEndpointEnv, {}) }))).toBe('http://127.0.0.1:9000/');
   });
 });

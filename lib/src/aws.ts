@@ -11,6 +11,8 @@ export interface AwsSettings {
   readonly S3_FORCE_PATH_STYLE: boolean;
   /** `off` for an S3 that refuses flexible-checksum headers (Backblaze B2, OVH): copies are then checked by size only. @default sha256 */
   readonly S3_CHECKSUMS?: 'sha256' | 'off';
+  /** Where callers outside reach S3, for the URLs createPresigningS3 signs (s3PublicEndpointEnv). @default AWS_ENDPOINT_URL_S3 */
+  readonly ORBIT_S3_PUBLIC_ENDPOINT?: string | undefined;
 }
 
 /**
@@ -72,8 +74,8 @@ function recordFailedCalls<Input extends object, Output extends object>(stack: M
   }, { step: 'initialize', name: 'orbitRecordFailedCalls', override: true });
 }
 
-/** Where S3 is: the same for the client that calls it and the one that presigns for it. */
-const s3Location = (settings: AwsSettings) => ({ region: settings.AWS_REGION, endpoint: settings.AWS_ENDPOINT_URL_S3, forcePathStyle: settings.S3_FORCE_PATH_STYLE });
+/** Where S3 is, for the client that calls it; the one that presigns may name another address of it (createPresigningS3). */
+const s3Location = (settings: AwsSettings, endpoint = settings.AWS_ENDPOINT_URL_S3) => ({ region: settings.AWS_REGION, endpoint, forcePathStyle: settings.S3_FORCE_PATH_STYLE });
 
 /**
  * `silenceTimeoutMs`: how long a call may hear nothing before it fails (each of its two attempts). Ten minutes by
@@ -122,9 +124,15 @@ function withoutChecksums<Input extends object, Output extends object>(stack: Mi
  * (the CRC32 of nothing), and AWS S3 refuses any real upload to it with
  * BadDigest. MinIO ignores the parameter, so the local stack never showed it.
  * Checksums only where an operation requires them keeps them out of the URL.
+ *
+ * Its URLs go to browsers and other callers, who may not reach S3 where the
+ * gateway does (127.0.0.1, an internal name): with ORBIT_S3_PUBLIC_ENDPOINT
+ * they name that address instead. Signed for it, not rewritten after: the
+ * signature covers the host. Presigning calls nothing, so the gateway need
+ * not reach that address itself.
  */
 export function createPresigningS3(settings: AwsSettings): S3Client {
-  return new S3Client({ ...s3Location(settings), requestChecksumCalculation: 'WHEN_REQUIRED' });
+  return new S3Client({ ...s3Location(settings, settings.ORBIT_S3_PUBLIC_ENDPOINT ?? settings.AWS_ENDPOINT_URL_S3), requestChecksumCalculation: 'WHEN_REQUIRED' });
 }
 
 export function createDynamo(settings: AwsSettings, answerTimeoutMs = DYNAMO_ANSWER_TIMEOUT_MS): DynamoDBDocumentClient {

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { env } from './config.js';
 import { kafkaConnectionEnv } from './kafka/connection.js';
 import { mysqlConnectionEnv } from './mysql-connection.js';
@@ -67,3 +68,61 @@ export const runtimeEnv = {
    */
   ORBIT_CONSUMER_STALL_MS: env.int(60_000, 15_000),
 };
+
+/**
+ * Where browsers, and callers outside the gateway's network, reach S3 (`https://s3.example.com`), when that is not
+ * AWS_ENDPOINT_URL_S3: an internal name or 127.0.0.1 there is what the gateway reaches, not what a portal's user
+ * does. Presigned URLs (uploads, their parts, archive and chart links) name it; the gateway's own calls keep
+ * AWS_ENDPOINT_URL_S3. A signature covers the host and the path, so whatever answers there must pass both to S3 as
+ * sent (a proxy keeping the Host header; none that strips a path prefix): scheme, host and port only, checked at
+ * start. Unset, presigned URLs name AWS_ENDPOINT_URL_S3, as before.
+ */
+export const s3PublicEndpointEnv = {
+  ORBIT_S3_PUBLIC_ENDPOINT: z.string().optional().transform((text, context): string | undefined => {
+    if (text === undefined) return undefined;
+    const url = URL.canParse(text.trim()) ? new URL(text.trim()) : null;
+    if (url === null || !['http:', 'https:'].includes(url.protocol) || url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+      context.addIssue({
+        code: 'custom',
+        message: 'must be the S3 address callers reach, scheme, host and port only, like https://s3.example.com or http://minio.example.com:9000 '
+          + '(a path or query is refused: a presigned URL\'s signature covers the path S3 sees, and credentials go in no URL)',
+      });
+      return undefined;
+    }
+    // As S3 will see it: lower-case host, no default port, no trailing slash.
+    return url.origin;
+  }),
+};
+
+/**
+ * Browser origins that may reach Orbit (a portal UI on another host): the gateway answers their scripts (CORS), and
+ * `npm run provision` gives the buckets a CORS rule for them (a presigned PUT to staging, a GET of an archive or
+ * chart link). `https://portal.example.com,https://admin.example.com`, or `*`. Tokens travel in the Authorization
+ * header, never in cookies, so `*` exposes nothing a browser holds; empty (the default) sends no CORS headers and
+ * browsers keep other origins' scripts out.
+ */
+export const corsOriginsEnv = z.string().default('').transform((text, context): readonly string[] => {
+  const origins: string[] = [];
+  for (const entry of text.split(',').map((part) => part.trim()).filter(Boolean)) {
+    if (entry === '*') {
+      origins.push(entry);
+      continue;
+    }
+    // URL takes * as a host character, so https://*.portal.example.com passed as an origin no browser sends and never
+    // matched (found by a review). Refused rather than read as a wildcard: each origin a token's holder may be served
+    // from is listed, as a subdomain left dangling would otherwise be one.
+    if (entry.includes('*')) {
+      context.addIssue({ code: 'custom', message: `"${entry}": * inside an origin is no wildcard here and would never match: list each origin (https://pr-42.portal.example.com, …), or * alone for every origin` });
+      continue;
+    }
+    const url = URL.canParse(entry) ? new URL(entry) : null;
+    if (url === null || !['http:', 'https:'].includes(url.protocol) || url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+      context.addIssue({ code: 'custom', message: `"${entry}" is not an origin like https://portal.example.com (scheme, host and port only), or *` });
+      continue;
+    }
+    // As browsers send it: lower-case host, no default port, no trailing slash.
+    origins.push(url.origin);
+  }
+  if (origins.includes('*') && origins.length > 1) context.addIssue({ code: 'custom', message: '* already allows every origin: list origins, or * alone' });
+  return origins;
+});

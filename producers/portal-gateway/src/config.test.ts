@@ -61,6 +61,12 @@ describe('variables a start would otherwise fail on with a stack trace', () => {
     expect(readConfig(gatewayEnv, { HOST: '0.0.0.0', JWT_JWKS_URL: 'https://idp.example.com/jwks' })).toMatchObject({ HOST: '0.0.0.0', JWT_JWKS_URL: 'https://idp.example.com/jwks' });
   });
 
+  it('reads ORBIT_S3_PUBLIC_ENDPOINT, the S3 address its presigned URLs name, and refuses one with a path at start (found by a browser-portal review)', () => {
+    expect(readConfig(gatewayEnv, {}).ORBIT_S3_PUBLIC_ENDPOINT).toBeUndefined();
+    expect(readConfig(gatewayEnv, { ORBIT_S3_PUBLIC_ENDPOINT: 'https://S3.example.com/' }).ORBIT_S3_PUBLIC_ENDPOINT).toBe('https://s3.example.com');
+    expect(problemsOf({ ORBIT_S3_PUBLIC_ENDPOINT: 'https://s3.example.com/minio' })).toMatch(/^ORBIT_S3_PUBLIC_ENDPOINT: must be the S3 address callers reach, scheme, host and port only, .* \(got "https:\/\/s3\.example\.com\/minio"\)$/);
+  });
+
   it('gives requests in flight 25 s when stopping unless ORBIT_SHUTDOWN_GRACE_SECONDS says otherwise, in whole seconds', () => {
     expect(readConfig(gatewayEnv, {}).ORBIT_SHUTDOWN_GRACE_SECONDS).toBe(25);
     expect(readConfig(gatewayEnv, { ORBIT_SHUTDOWN_GRACE_SECONDS: '0' }).ORBIT_SHUTDOWN_GRACE_SECONDS).toBe(0);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   bucketEnv, ConfigError, env, environmentEnv, environmentRegistryEnv, imageRegistryEnv, kafkaConnection, mysqlTarget, readCheckedConfig, readConfig, registryAllowlistEnv, runtimeEnv,
+  s3PublicEndpointEnv,
   type ConfigOf, type KafkaConnection, type MysqlTarget,
 } from '@orbit/lib';
 import { DEFAULT_ROLES_CLAIMS, DEFAULT_USERNAME_CLAIMS } from './auth.js';
@@ -20,6 +21,8 @@ const MIN_SECRET_BYTES = 32;
 export const gatewayEnv = {
   ...gatewayRuntimeEnv,
   ...bucketEnv,
+  // ORBIT_S3_PUBLIC_ENDPOINT: where the presigned URLs it hands out send callers (main.ts's createPresigningS3).
+  ...s3PublicEndpointEnv,
   ...environmentEnv,
   // Orbit's own registries: an upload by reference may not name them (another owner's images are there).
   ...imageRegistryEnv,

@@ -96,6 +96,8 @@ runMain(async () => {
   const images = mysqlImageReader(pool);
   const requests = mysqlRequestStore(pool);
   const s3 = createS3(config, config.ORBIT_S3_SILENCE_TIMEOUT_SECONDS * 1000);
+  // Signs the URLs callers are handed (uploads, archive and chart links) for ORBIT_S3_PUBLIC_ENDPOINT when it is set.
+  const presigner = createPresigningS3(config);
   const dynamo = createDynamo(config);
   const claims = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, rolesClaims: config.JWT_ROLES_CLAIMS, usernameClaims: config.JWT_USERNAME_CLAIMS, clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS };
   const verify = tokenVerifier(config.JWT_JWKS_URL ? { kind: 'jwks', jwksUrl: config.JWT_JWKS_URL, ...claims } : { kind: 'hs256', secret: config.JWT_SECRET, ...claims });
@@ -112,7 +114,7 @@ runMain(async () => {
   ], READINESS_CHECK_TIMEOUT_MS, metrics, { logger });
   const app = buildApp({
     ready, logger, verify, metrics,
-    uploads: s3UploadStore(s3, config.ORBIT_BUCKET_STAGING, config.ORBIT_MAX_UPLOAD_BYTES, { presigner: createPresigningS3(config), partSizeBytes: config.ORBIT_PRESIGN_PART_BYTES }),
+    uploads: s3UploadStore(s3, config.ORBIT_BUCKET_STAGING, config.ORBIT_MAX_UPLOAD_BYTES, { presigner, partSizeBytes: config.ORBIT_PRESIGN_PART_BYTES }),
     names: mysqlImageNames(pool, confirmed),
     images: {
       get: confirmMisses(images.get, confirmed), search: confirmMisses(images.search, confirmed, (page) => page.images.length === 0),

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DeleteBucketCommand, GetBucketLifecycleConfigurationCommand, PutBucketLifecycleConfigurationCommand } from '@aws-sdk/client-s3';
 import { createS3 } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
-import { DELETE_MARKERS_RULE, NO_MULTIPART_EXPIRY, NONCURRENT_VERSIONS_RULE, provisionBucket, ruleState, STAGING_RULE } from './buckets.js';
+import { DELETE_MARKERS_RULE, NO_BUCKET_CORS, NO_MULTIPART_EXPIRY, NONCURRENT_VERSIONS_RULE, provisionBucket, ruleState, STAGING_RULE } from './buckets.js';
 import { readProvisionConfig } from './index.js';
 
 const config = readProvisionConfig();
@@ -65,6 +65,31 @@ describe('every bucket\'s lifecycle against MinIO (found by a storage audit: ver
       expect(kept.find((rule) => rule.ID === STAGING_RULE.ID)).toMatchObject({ Expiration: { Days: 1 }, NoncurrentVersionExpiration: { NoncurrentDays: 1 } });
       expect(kept.find((rule) => rule.ID === own.ID)).toMatchObject({ Expiration: { Days: 90 }, Filter: { Prefix: 'keep/' } });
       expect(await provisionBucket(s3, bucket, 'staging')).toEqual({ kind: 'bucket', name: bucket, action: 'found', detail: NO_MULTIPART_EXPIRY });
+    } finally {
+      await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+      s3.destroy();
+    }
+  });
+});
+
+describe('the buckets\' CORS against MinIO (found by a browser-portal review: provisioning set none)', () => {
+  it('says MinIO has no bucket CORS (PutBucketCors: NotImplemented) without failing, each run, and MinIO answers a listed origin\'s preflight itself', async () => {
+    const s3 = createS3(config);
+    const bucket = `s44s3-cors-${randomBytes(4).toString('hex')}`;
+    const portal = 'https://portal.example.com';
+    try {
+      const created = await provisionBucket(s3, bucket, 'staging', [portal]);
+      expect(created).toMatchObject({ action: 'created' });
+      expect(created.detail).toContain(NO_BUCKET_CORS);
+      expect(created.detail).not.toMatch(/\bcors\b/);
+      expect(await provisionBucket(s3, bucket, 'staging', [portal])).toEqual({ kind: 'bucket', name: bucket, action: 'found', detail: `${NO_MULTIPART_EXPIRY}; ${NO_BUCKET_CORS}` });
+      // Unset, CORS is not looked at.
+      expect(await provisionBucket(s3, bucket, 'staging')).toEqual({ kind: 'bucket', name: bucket, action: 'found', detail: NO_MULTIPART_EXPIRY });
+      const preflight = await fetch(`${config.AWS_ENDPOINT_URL_S3}/${bucket}/uploads/s44s3.tar`, {
+        method: 'OPTIONS', headers: { Origin: portal, 'Access-Control-Request-Method': 'PUT', 'Access-Control-Request-Headers': 'x-amz-server-side-encryption' },
+      });
+      await preflight.arrayBuffer();
+      expect(preflight.headers.get('access-control-allow-origin')).toMatch(/^(\*|https:\/\/portal\.example\.com)$/);
     } finally {
       await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
       s3.destroy();

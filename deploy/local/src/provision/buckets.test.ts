@@ -1,10 +1,12 @@
 import {
-  GetBucketLifecycleConfigurationCommand, GetBucketPolicyCommand, PutBucketLifecycleConfigurationCommand, type LifecycleRule, type S3Client,
+  GetBucketCorsCommand, GetBucketLifecycleConfigurationCommand, GetBucketPolicyCommand, PutBucketCorsCommand, PutBucketLifecycleConfigurationCommand,
+  type CORSRule, type LifecycleRule, type S3Client,
 } from '@aws-sdk/client-s3';
+import { readProvisionConfig } from './index.js';
 import { describe, expect, it } from 'vitest';
 import {
-  bucketPolicy, DELETE_MARKERS_RULE, lifecycleRulesOf, lifecycleToPut, NO_MULTIPART_EXPIRY, NONCURRENT_VERSIONS_RULE, normalisedStatements, provisionBucket, retiredRules, ruleState, samePolicy,
-  STAGING_RULE,
+  bucketPolicy, corsRuleOf, corsToPut, DELETE_MARKERS_RULE, downloadCorsRule, lifecycleRulesOf, lifecycleToPut, NO_BUCKET_CORS, NO_MULTIPART_EXPIRY, NONCURRENT_VERSIONS_RULE, normalisedStatements,
+  provisionBucket, provisionBuckets, retiredRules, ruleState, samePolicy, STAGING_RULE, stagingCorsRule,
 } from './buckets.js';
 
 interface Statement {
@@ -179,5 +181,87 @@ describe('every bucket\'s lifecycle (found by a storage audit: versioned buckets
     expect(await provisionBucket(earlier.client, 'b', 'staging')).toEqual({ kind: 'bucket', name: 'b', action: 'updated', detail: 'expiry' });
     expect(earlier.puts).toEqual([[own, STAGING_RULE, DELETE_MARKERS_RULE]]);
     expect(await provisionBucket(earlier.client, 'b', 'staging')).toEqual({ kind: 'bucket', name: 'b', action: 'found' });
+  });
+});
+
+describe('the buckets\' CORS for ORBIT_CORS_ORIGINS (found by a browser-portal review: provisioning set none, the README rule was prose only)', () => {
+  const PORTAL = 'https://portal.example.com';
+  type Answer = 'NotImplemented' | 'NoSuchCORSConfiguration';
+  /** An S3 whose bucket is provisioned but for CORS; `refuse` answers each CORS call as that error (MinIO: the Get one, then NotImplemented). */
+  function fakeS3(initial: CORSRule[] | undefined, refuse: { get?: Answer; put?: Answer } = {}) {
+    const kept = new Map<string, CORSRule[]>();
+    const puts: CORSRule[][] = [];
+    const refusal = (name: Answer) => Object.assign(new Error(name), { name });
+    const send = (command: { input: Record<string, unknown> }): Promise<unknown> => {
+      const bucket = String(command.input['Bucket']);
+      if (command instanceof GetBucketCorsCommand) {
+        if (refuse.get !== undefined) return Promise.reject(refusal(refuse.get));
+        const rules = kept.get(bucket) ?? initial;
+        return rules === undefined ? Promise.reject(refusal('NoSuchCORSConfiguration')) : Promise.resolve({ CORSRules: structuredClone(rules) });
+      }
+      if (command instanceof PutBucketCorsCommand) {
+        if (refuse.put !== undefined) return Promise.reject(refusal(refuse.put));
+        const rules = structuredClone(command.input.CORSConfiguration?.CORSRules ?? []);
+        kept.set(bucket, rules);
+        puts.push(rules);
+        return Promise.resolve({});
+      }
+      // Lifecycle and policy as provisioned, by the names the tests give the buckets.
+      if (command instanceof GetBucketLifecycleConfigurationCommand) return Promise.resolve({ Rules: lifecycleRulesOf(bucket === 'stg' ? 'staging' : bucket === 'charts' ? 'charts' : 'archives') });
+      if (command instanceof GetBucketPolicyCommand) return Promise.resolve({ Policy: bucketPolicy(bucket) });
+      return Promise.resolve({ Status: 'Enabled', ServerSideEncryptionConfiguration: { Rules: [{}] } });
+    };
+    return { client: { send } as unknown as S3Client, puts, rules: (bucket: string) => kept.get(bucket) };
+  }
+
+  it('lets the listed origins PUT into staging, with the headers a presigned PUT or part is sent with, the ETag readable, and GET and HEAD the archives and charts', () => {
+    expect(corsRuleOf('staging', [PORTAL])).toEqual({
+      ID: 'orbit-browser-uploads', AllowedOrigins: [PORTAL], AllowedMethods: ['PUT'],
+      AllowedHeaders: ['content-type', 'content-md5', 'x-amz-server-side-encryption', 'x-amz-checksum-*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 600,
+    });
+    for (const role of ['archives', 'charts'] as const) {
+      expect(corsRuleOf(role, ['*'])).toMatchObject({ ID: 'orbit-browser-downloads', AllowedOrigins: ['*'], AllowedMethods: ['GET', 'HEAD'], ExposeHeaders: expect.arrayContaining(['Content-Disposition', 'ETag']) as unknown });
+    }
+  });
+
+  it('puts the rule on every bucket, found on a second run, and says nothing of CORS when ORBIT_CORS_ORIGINS is unset', async () => {
+    const s3 = fakeS3(undefined);
+    const buckets = { staging: 'stg', development: 'dev', testing: 'tst', stagingEnvironment: 'stg-env', production: 'prd', charts: 'charts' };
+    expect((await provisionBuckets(s3.client, buckets, [PORTAL])).map((step) => [step.action, step.detail])).toEqual(Array.from({ length: 6 }, () => ['updated', 'cors']));
+    expect(s3.puts.map((rules) => rules.map((rule) => rule.ID))).toEqual([['orbit-browser-uploads'], ...Array.from({ length: 5 }, () => ['orbit-browser-downloads'])]);
+    expect((await provisionBuckets(s3.client, buckets, [PORTAL])).map((step) => step.action)).toEqual(Array.from({ length: 6 }, () => 'found'));
+    expect(s3.puts).toHaveLength(6);
+    const settled = fakeS3([stagingCorsRule([PORTAL])]);
+    expect(await provisionBucket(settled.client, 'stg', 'staging', [PORTAL])).toEqual({ kind: 'bucket', name: 'stg', action: 'found' });
+    // Unset: nothing read or written, an earlier rule left.
+    const unset = fakeS3(undefined, { get: 'NotImplemented', put: 'NotImplemented' });
+    expect(await provisionBucket(unset.client, 'stg', 'staging')).toEqual({ kind: 'bucket', name: 'stg', action: 'found' });
+    expect(await provisionBucket(unset.client, 'stg', 'staging', readProvisionConfig({}).ORBIT_CORS_ORIGINS)).toEqual({ kind: 'bucket', name: 'stg', action: 'found' });
+    expect(readProvisionConfig({ ORBIT_CORS_ORIGINS: 'https://Portal.example.com/' }).ORBIT_CORS_ORIGINS).toEqual([PORTAL]);
+    expect(() => readProvisionConfig({ ORBIT_CORS_ORIGINS: 'https://portal.example.com/app' })).toThrow(/ORBIT_CORS_ORIGINS: "https:\/\/portal.example.com\/app" is not an origin/);
+  });
+
+  it('puts right a rule of Orbit\'s ID that allows something else, keeping an operator\'s own rules, with or without an ID', async () => {
+    const own: CORSRule = { ID: 'cdn', AllowedOrigins: ['https://cdn.example.com'], AllowedMethods: ['GET'] };
+    const unnamed: CORSRule = { AllowedOrigins: ['https://other.example.com'], AllowedMethods: ['GET'] };
+    const older = fakeS3([own, { ...downloadCorsRule(['https://old-portal.example.com']) }, unnamed]);
+    expect(await provisionBucket(older.client, 'dev', 'archives', [PORTAL])).toEqual({ kind: 'bucket', name: 'dev', action: 'updated', detail: 'cors' });
+    expect(older.rules('dev')).toEqual([own, unnamed, downloadCorsRule([PORTAL])]);
+    expect(await provisionBucket(older.client, 'dev', 'archives', [PORTAL])).toMatchObject({ action: 'found' });
+    // As a server may answer it back: header names in another case, lists in another order.
+    const reread: CORSRule = { ...stagingCorsRule([PORTAL, 'https://admin.example.com']), AllowedHeaders: ['X-Amz-Checksum-*', 'Content-MD5', 'x-amz-server-side-encryption', 'Content-Type'], ExposeHeaders: ['etag'] };
+    expect(corsToPut([reread], stagingCorsRule(['https://admin.example.com', PORTAL]))).toBeUndefined();
+    expect(corsToPut([reread], stagingCorsRule([PORTAL]))).toEqual({ CORSRules: [stagingCorsRule([PORTAL])] });
+    expect(corsToPut([{ ...reread, MaxAgeSeconds: 3000 }], stagingCorsRule([PORTAL, 'https://admin.example.com']))).toBeDefined();
+    // The other of Orbit's rules on a bucket (staging given the downloads rule) is taken off.
+    expect(corsToPut([stagingCorsRule([PORTAL]), downloadCorsRule([PORTAL])], stagingCorsRule([PORTAL]))).toEqual({ CORSRules: [stagingCorsRule([PORTAL])] });
+  });
+
+  it('says a server without bucket CORS has none (MinIO answers the Get NoSuchCORSConfiguration, the Put NotImplemented), and does not fail', async () => {
+    const minio = fakeS3(undefined, { put: 'NotImplemented' });
+    expect(await provisionBucket(minio.client, 'stg', 'staging', [PORTAL])).toEqual({ kind: 'bucket', name: 'stg', action: 'found', detail: NO_BUCKET_CORS });
+    const noGet = fakeS3(undefined, { get: 'NotImplemented' });
+    expect(await provisionBucket(noGet.client, 'stg', 'staging', [PORTAL])).toEqual({ kind: 'bucket', name: 'stg', action: 'found', detail: NO_BUCKET_CORS });
+    expect(noGet.puts).toEqual([]);
   });
 });

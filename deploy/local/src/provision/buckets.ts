@@ -1,7 +1,7 @@
 import {
-  CreateBucketCommand, GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetBucketPolicyCommand,
-  GetBucketVersioningCommand, HeadBucketCommand, PutBucketEncryptionCommand, PutBucketLifecycleConfigurationCommand,
-  PutBucketPolicyCommand, PutBucketVersioningCommand, PutPublicAccessBlockCommand, type LifecycleRule, type S3Client, type TransitionDefaultMinimumObjectSize,
+  CreateBucketCommand, GetBucketCorsCommand, GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetBucketPolicyCommand,
+  GetBucketVersioningCommand, HeadBucketCommand, PutBucketCorsCommand, PutBucketEncryptionCommand, PutBucketLifecycleConfigurationCommand,
+  PutBucketPolicyCommand, PutBucketVersioningCommand, PutPublicAccessBlockCommand, type CORSRule, type LifecycleRule, type S3Client, type TransitionDefaultMinimumObjectSize,
 } from '@aws-sdk/client-s3';
 import type { BucketNames } from '@orbit/lib';
 import type { ProvisionStep } from './report.js';
@@ -162,6 +162,74 @@ export function lifecycleToPut(rules: readonly LifecycleRule[], wanted: readonly
 export const NO_MULTIPART_EXPIRY = 'the server keeps no AbortIncompleteMultipartUpload (MinIO drops it: its own purge of stale multipart uploads, '
   + 'MINIO_API_STALE_UPLOADS_EXPIRY, 24 h by default, removes them)';
 
+/** Seconds a browser may keep a bucket's answer to its preflight (the gateway's own preflights say the same). */
+const CORS_MAX_AGE_SECONDS = 600;
+/** The IDs of Orbit's CORS rules: a bucket's rules of other IDs (or none) are an operator's, and kept. */
+export const STAGING_CORS_RULE_ID = 'orbit-browser-uploads';
+export const DOWNLOAD_CORS_RULE_ID = 'orbit-browser-downloads';
+
+/**
+ * What a browser script on a listed origin (ORBIT_CORS_ORIGINS) does straight with S3: PUT a presigned upload or one
+ * of its parts into staging, sending the encryption header the single PUT's URL is signed with (the presign answer's
+ * `headers`), a Content-Type or Content-MD5 of its own, or a checksum of the part, and reading the part's ETag back.
+ */
+export function stagingCorsRule(origins: readonly string[]): CORSRule {
+  return {
+    ID: STAGING_CORS_RULE_ID,
+    AllowedOrigins: [...origins],
+    AllowedMethods: ['PUT'],
+    AllowedHeaders: ['content-type', 'content-md5', 'x-amz-server-side-encryption', 'x-amz-checksum-*'],
+    ExposeHeaders: ['ETag'],
+    MaxAgeSeconds: CORS_MAX_AGE_SECONDS,
+  };
+}
+
+/**
+ * The same for an archive or chart link (a presigned GET, HEAD to size it first): a range to resume from, and the
+ * answer's file name, range and tag readable (a browser shows a script none of them unless listed).
+ */
+export function downloadCorsRule(origins: readonly string[]): CORSRule {
+  return {
+    ID: DOWNLOAD_CORS_RULE_ID,
+    AllowedOrigins: [...origins],
+    AllowedMethods: ['GET', 'HEAD'],
+    AllowedHeaders: ['range', 'if-match', 'if-none-match'],
+    ExposeHeaders: ['Content-Disposition', 'Content-Range', 'Content-Length', 'ETag', 'Accept-Ranges'],
+    MaxAgeSeconds: CORS_MAX_AGE_SECONDS,
+  };
+}
+
+/** Orbit's CORS rule for a bucket: uploads into staging, downloads from the environments' archives and the charts. */
+export function corsRuleOf(role: BucketRole, origins: readonly string[]): CORSRule {
+  return role === 'staging' ? stagingCorsRule(origins) : downloadCorsRule(origins);
+}
+
+/** Every CORS rule ID Orbit puts on a bucket: one of them a bucket's role does not want is taken off. */
+const ORBIT_CORS_RULE_IDS: ReadonlySet<string> = new Set([STAGING_CORS_RULE_ID, DOWNLOAD_CORS_RULE_ID]);
+
+/** A CORS rule as what it allows: S3 reads methods as written, and origins and header names without regard to order or (headers) case. */
+function corsEffect(rule: CORSRule): string {
+  const set = (values: readonly string[] | undefined, lower = false) => [...new Set((values ?? []).map((value) => (lower ? value.toLowerCase() : value)))].sort();
+  return JSON.stringify({
+    origins: set(rule.AllowedOrigins), methods: set(rule.AllowedMethods), headers: set(rule.AllowedHeaders, true),
+    exposed: set(rule.ExposeHeaders, true), maxAge: rule.MaxAgeSeconds ?? null,
+  });
+}
+
+/**
+ * The CORS configuration to put on a bucket holding `rules`, or undefined when Orbit's rule is there as `wanted` and
+ * no other of Orbit's is. A bucket's CORS is put whole, so every rule of another ID (an operator's own) is kept as
+ * the server answered it, Orbit's last.
+ */
+export function corsToPut(rules: readonly CORSRule[], wanted: CORSRule): { CORSRules: CORSRule[] } | undefined {
+  const [orbit, ...more] = rules.filter((rule) => rule.ID !== undefined && ORBIT_CORS_RULE_IDS.has(rule.ID));
+  if (orbit !== undefined && more.length === 0 && orbit.ID === wanted.ID && corsEffect(orbit) === corsEffect(wanted)) return undefined;
+  return { CORSRules: [...rules.filter((rule) => rule.ID === undefined || !ORBIT_CORS_RULE_IDS.has(rule.ID)), wanted] };
+}
+
+/** Said in the step's detail where the server has no bucket CORS to set (MinIO: PutBucketCors answers NotImplemented). */
+export const NO_BUCKET_CORS = 'the server does not implement bucket CORS (PutBucketCors answered NotImplemented; MinIO answers every origin itself)';
+
 const UNSUPPORTED: ReadonlySet<string> = new Set(['NotImplemented', 'MalformedXML']);
 
 function errorName(error: unknown): string {
@@ -178,8 +246,35 @@ async function exists(client: S3Client, bucket: string): Promise<boolean> {
   }
 }
 
+/**
+ * Orbit's CORS rule for `origins`, put when it is missing or differs (ensureSettings' habit): 'cors' when it was put, a
+ * note when the server has no bucket CORS. No origins: nothing is read or written, an earlier rule left as it is.
+ */
+async function ensureCors(client: S3Client, bucket: string, role: BucketRole, origins: readonly string[]): Promise<{ changed: boolean; note?: string }> {
+  if (origins.length === 0) return { changed: false };
+  const unsupported = (error: unknown): boolean => errorName(error) === 'NotImplemented';
+  let rules: CORSRule[];
+  try {
+    rules = (await client.send(new GetBucketCorsCommand({ Bucket: bucket }))).CORSRules ?? [];
+  } catch (error) {
+    if (unsupported(error)) return { changed: false, note: NO_BUCKET_CORS };
+    if (errorName(error) !== 'NoSuchCORSConfiguration') throw error;
+    rules = [];
+  }
+  const configuration = corsToPut(rules, corsRuleOf(role, origins));
+  if (configuration === undefined) return { changed: false };
+  try {
+    await client.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: configuration }));
+  } catch (error) {
+    // MinIO reads the (empty) configuration and refuses to write one: browsers there need none, as it allows every origin.
+    if (unsupported(error)) return { changed: false, note: NO_BUCKET_CORS };
+    throw error;
+  }
+  return { changed: true };
+}
+
 /** Each setting is read first and written only when it differs, so a second run changes nothing; notes say what a server would not keep. */
-async function ensureSettings(client: S3Client, bucket: string, role: BucketRole): Promise<{ changed: string[]; notes: string[] }> {
+async function ensureSettings(client: S3Client, bucket: string, role: BucketRole, corsOrigins: readonly string[]): Promise<{ changed: string[]; notes: string[] }> {
   const changed: string[] = [];
   const notes: string[] = [];
   const versioning = await client.send(new GetBucketVersioningCommand({ Bucket: bucket }));
@@ -227,6 +322,9 @@ async function ensureSettings(client: S3Client, bucket: string, role: BucketRole
   if (states.some(({ state }) => state === 'same-without-abort')) notes.push(NO_MULTIPART_EXPIRY);
   const notKept = states.filter(({ state }) => state === 'missing' || state === 'differs').map(({ rule }) => rule.ID ?? '');
   if (notKept.length > 0) notes.push(`the server did not keep lifecycle ${notKept.length === 1 ? 'rule' : 'rules'} ${notKept.join(', ')} as put`);
+  const cors = await ensureCors(client, bucket, role, corsOrigins);
+  if (cors.changed) changed.push('cors');
+  if (cors.note !== undefined) notes.push(cors.note);
   return { changed, notes };
 }
 
@@ -293,17 +391,20 @@ function roleOf(bucket: string, buckets: BucketNames): BucketRole {
   return bucket === buckets.charts ? 'charts' : 'archives';
 }
 
-/** Orbit's buckets, each created or put right, with their lifecycle rules (lifecycleRulesOf): the staging bucket's own expiry among them. */
-export async function provisionBuckets(client: S3Client, buckets: BucketNames): Promise<ProvisionStep[]> {
+/**
+ * Orbit's buckets, each created or put right, with their lifecycle rules (lifecycleRulesOf): the staging bucket's own
+ * expiry among them; and, given browser origins (ORBIT_CORS_ORIGINS), their CORS rule (corsRuleOf).
+ */
+export async function provisionBuckets(client: S3Client, buckets: BucketNames, corsOrigins: readonly string[] = []): Promise<ProvisionStep[]> {
   const steps: ProvisionStep[] = [];
   for (const bucket of [buckets.staging, buckets.development, buckets.testing, buckets.stagingEnvironment, buckets.production, buckets.charts]) {
-    steps.push(await provisionBucket(client, bucket, roleOf(bucket, buckets)));
+    steps.push(await provisionBucket(client, bucket, roleOf(bucket, buckets), corsOrigins));
   }
   return steps;
 }
 
-/** One bucket: created when missing, and each of its settings (versioning, encryption, policy, expiry) put right when it differs. */
-export async function provisionBucket(client: S3Client, bucket: string, role: BucketRole): Promise<ProvisionStep> {
+/** One bucket: created when missing, and each of its settings (versioning, encryption, policy, expiry, CORS) put right when it differs. */
+export async function provisionBucket(client: S3Client, bucket: string, role: BucketRole, corsOrigins: readonly string[] = []): Promise<ProvisionStep> {
   const found = await exists(client, bucket);
   if (!found) {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -315,7 +416,7 @@ export async function provisionBucket(client: S3Client, bucket: string, role: Bu
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
     })).catch((error: unknown) => { if (!UNSUPPORTED.has(errorName(error))) throw error; });
   }
-  const { changed, notes } = await ensureSettings(client, bucket, role);
+  const { changed, notes } = await ensureSettings(client, bucket, role, corsOrigins);
   const detail = [changed.join(', '), ...notes].filter(Boolean).join('; ');
   if (!found) return { kind: 'bucket', name: bucket, action: 'created', detail };
   if (changed.length > 0) return { kind: 'bucket', name: bucket, action: 'updated', detail };

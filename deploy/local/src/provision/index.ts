@@ -1,6 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
-import { bucketEnv, bucketNames, createKafka, createS3, kafkaConnection, mysqlTarget, readCheckedConfig, runtimeEnv, SERVICE_KAFKA_USE, type AclEntry, type ConfigOf, type Logger, type ServiceName } from '@orbit/lib';
+import {
+  bucketEnv, bucketNames, corsOriginsEnv, createKafka, createS3, kafkaConnection, mysqlTarget, readCheckedConfig, runtimeEnv, SERVICE_KAFKA_USE, type AclEntry, type ConfigOf, type Logger, type ServiceName,
+} from '@orbit/lib';
 import { loadSchemas, RegistryAdmin, SchemaRejectedError, syncSubject } from '@orbit/schemas';
 import { principalVariableOf, provisionAcls, serviceAcls, servicePrincipalAcls } from './acls.js';
 import { provisionBuckets } from './buckets.js';
@@ -20,6 +22,11 @@ export const provisionEnv = {
   ORBIT_KAFKA_SERVICE_PRINCIPALS: z.string().optional().transform((value) => (value ?? '').split(',').map((part) => part.trim()).filter(Boolean))
     .refine((principals) => principals.every((principal) => /^[A-Za-z]+:.+$/.test(principal)), { message: 'must list principals as Type:name, such as User:orbit' }),
   ...servicePrincipalEnv(),
+  /**
+   * The gateway's browser origins (read as it reads them): given, every bucket gets a CORS rule for them, a presigned
+   * PUT into staging and a GET of the archive and chart buckets (corsRuleOf). @default '' (the buckets' CORS left as it is)
+   */
+  ORBIT_CORS_ORIGINS: corsOriginsEnv,
 };
 
 /**
@@ -99,7 +106,7 @@ export async function provisionAll(config: ProvisionConfig, log: Logger, onStep:
   }
   const s3 = createS3(config);
   try {
-    record(await provisionBuckets(s3, bucketNames(config)));
+    record(await provisionBuckets(s3, bucketNames(config), config.ORBIT_CORS_ORIGINS));
   } finally {
     s3.destroy();
   }
