@@ -12,7 +12,7 @@ import { answerClientError, awaitingAnswer } from './client-error.js';
 import { clientWentAway } from './client-gone.js';
 import { conditionalReads } from './conditional.js';
 import { reportCutRequests } from './cut-requests.js';
-import { allowBrowserOrigins } from './cors.js';
+import { allowBrowserOrigins, browserOriginHeaders } from './cors.js';
 import { badRequest, errorBody, FORM_CUT_SHORT, ProjectionLostRefusal, RequestDeferredError, RequestRefusedError, sendError } from './errors.js';
 import { formPartIsAFile } from './form-parts.js';
 import { instrumentHttp } from './http-metrics.js';
@@ -296,10 +296,25 @@ function unreadableContentType(contentType: string | undefined): string {
     + 'or multipart/form-data with the parts metadata and image to POST /v1/uploads (see /docs)';
 }
 
-/** A URL the router cannot read (bad percent-encoding, say): Orbit's answer shape, not the framework's. */
-function frameworkRefusal(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  // No hook runs for it: its X-Request-Id is set here.
-  void sendError(reply.header(REQUEST_ID_HEADER, request.id), error.statusCode ?? 400, errorBody('ORBIT_ERR_BAD_REQUEST', error.message));
+/** On every answer: a browser takes a body as its Content-Type says, never as what it looks like (a JSON error as HTML). */
+const NO_SNIFF = { 'x-content-type-options': 'nosniff' } as const;
+/**
+ * On /docs, where users paste their bearer token into Swagger UI's Authorize: no other site may frame it (clickjacking).
+ * Not swagger-ui's staticCSP: its upgrade-insecure-requests breaks the page on a gateway served over plain HTTP.
+ */
+const NOT_FRAMED = { 'content-security-policy': "frame-ancestors 'none'", 'x-frame-options': 'DENY' } as const;
+const isDocs = (url: string): boolean => url === '/docs' || /^\/docs[/?]/.test(url);
+
+/**
+ * A URL the router cannot read (bad percent-encoding, say): Orbit's answer shape, not the framework's. No hook runs
+ * for it, so what the hooks add to every answer is added here: its X-Request-Id, nosniff, and the CORS headers a
+ * portal's script needs to read the refusal (found by a review: the browser showed only "Failed to fetch").
+ */
+function frameworkRefusal(corsOrigins: readonly string[]) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    void reply.header(REQUEST_ID_HEADER, request.id).headers({ ...NO_SNIFF, ...browserOriginHeaders(corsOrigins, request.headers.origin) });
+    void sendError(reply, error.statusCode ?? 400, errorBody('ORBIT_ERR_BAD_REQUEST', error.message));
+  };
 }
 
 /**
@@ -336,7 +351,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     // A trailing slash names the resource without it: `/v1/images/` was a 400 (an empty UID), `/v1/images/{uid}/` a
     // 404 with no route, `/v1/requests/` a 400 (found by a review). One rule for every path, the Helm routes too.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH, ignoreTrailingSlash: true },
-    frameworkErrors: frameworkRefusal,
+    frameworkErrors: frameworkRefusal(deps.corsOrigins ?? []),
     // Answered by the hook below instead, with a code and Retry-After: Fastify's own 503 is a bare body no client can tell apart.
     return503OnClosing: false,
     clientErrorHandler: answerClientError,
@@ -347,7 +362,8 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   // First of all hooks: a request is noted before anything can answer it, so a parse error after it waits for its answer.
   // Every answer, a refusal by any later hook too, names the request's id: the one its log lines carry as reqId.
   app.addHook('onRequest', async (request, reply) => {
-    void reply.header(REQUEST_ID_HEADER, request.id);
+    void reply.header(REQUEST_ID_HEADER, request.id).headers(NO_SNIFF);
+    if (isDocs(request.url)) void reply.headers(NOT_FRAMED);
     awaitingAnswer(request.raw, reply.raw);
   });
   guardBodyPace(app, idleTimeoutMs, { minBytesPerSecond: deps.minBodyBytesPerSecond ?? 1024, windowMs: deps.bodyPaceWindowMs ?? BODY_PACE_WINDOW_MS, ...(deps.logger ? { logger: deps.logger } : {}) });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '@orbit/lib';
 import { gatewayEnv } from './config.js';
+import { browserOriginHeaders } from './cors.js';
 import { routeTestGateway, routeTestToken } from './testing/route-gateway.js';
 
 const PORTAL = 'https://portal.example.com';
@@ -17,7 +18,8 @@ describe('a portal UI on another origin (ORBIT_CORS_ORIGINS)', () => {
     expect(answer.statusCode).toBe(204);
     expect(answer.headers).toMatchObject({
       'access-control-allow-origin': PORTAL, 'access-control-allow-methods': 'DELETE, GET, HEAD, POST',
-      'access-control-allow-headers': 'authorization, content-type, idempotency-key, if-match, if-none-match, traceparent, tracestate, x-request-id', 'access-control-max-age': '600',
+      'access-control-allow-headers': 'authorization, content-type, idempotency-key, if-match, if-none-match, traceparent, tracestate, x-request-id, '
+        + 'x-checksum-sha256, x-checksum-sha1, x-checksum-md5, x-checksum, content-digest, repr-digest, digest, content-md5', 'access-control-max-age': '600',
     });
     expect(answer.headers['vary']).toContain('Origin');
 
@@ -37,6 +39,18 @@ describe('a portal UI on another origin (ORBIT_CORS_ORIGINS)', () => {
       expect(refused.statusCode).toBeGreaterThanOrEqual(400);
       expect(refused.headers['access-control-allow-origin'], refused.body).toBe(PORTAL);
     }
+  });
+
+  it('lets a form upload pin its bytes: the preflight allows every header the API document says a request may carry (found by a review: the checksum headers were refused)', async () => {
+    const app = routeTestGateway({ uid: UID, corsOrigins: [PORTAL] });
+    const document = (await app.inject('/docs/json')).json<{ paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>> }>();
+    const documented = [...new Set(Object.values(document.paths).flatMap((methods) => Object.values(methods))
+      .flatMap((operation) => operation.parameters ?? []).filter((parameter) => parameter.in === 'header').map((parameter) => parameter.name.toLowerCase()))];
+    expect(documented).toEqual(expect.arrayContaining(['x-checksum-sha256', 'content-digest', 'repr-digest', 'digest', 'content-md5', 'idempotency-key', 'if-none-match']));
+    const answer = await app.inject(preflight(PORTAL, 'POST', ['authorization', 'content-type', ...documented].join(', ')));
+    expect(answer.headers['access-control-allow-origin']).toBe(PORTAL);
+    const allowed = String(answer.headers['access-control-allow-headers']).split(',').map((name) => name.trim());
+    expect(documented.filter((name) => !allowed.includes(name))).toEqual([]);
   });
 
   it('lets a portal abandon an upload: the preflight of a DELETE allows DELETE', async () => {
@@ -77,5 +91,48 @@ describe('a portal UI on another origin (ORBIT_CORS_ORIGINS)', () => {
     expect(() => origins('portal.example.com')).toThrow(/is not an origin/);
     expect(() => origins('ftp://portal.example.com')).toThrow(/is not an origin/);
     expect(() => origins('*,https://portal.example.com')).toThrow(/\* alone/);
+    // Taken as written it was an origin no browser sends (found by a review): refused at start, naming it.
+    for (const wildcard of ['https://*.portal.example.com', 'https://portal.*.com', '*.portal.example.com', 'https://portal.example.com:*']) {
+      expect(() => origins(`${PORTAL},${wildcard}`), wildcard).toThrow(`"${wildcard}": * inside an origin is no wildcard here`);
+    }
+  });
+});
+
+describe('browserOriginHeaders: CORS for an answer no hook sends (a URL the router cannot read)', () => {
+  it('gives a listed origin what @fastify/cors gives it, an unlisted one only Vary, and nothing when no origin is listed', () => {
+    const exposed = { 'access-control-expose-headers': 'idempotent-replayed, retry-after, www-authenticate, allow, location, etag, content-disposition, x-request-id' };
+    expect(browserOriginHeaders([PORTAL], PORTAL)).toEqual({ vary: 'Origin', 'access-control-allow-origin': PORTAL, ...exposed });
+    expect(browserOriginHeaders(['*'], 'http://localhost:5173')).toEqual({ vary: 'Origin', 'access-control-allow-origin': '*', ...exposed });
+    expect(browserOriginHeaders([PORTAL], 'https://evil.example.net')).toEqual({ vary: 'Origin' });
+    expect(browserOriginHeaders([PORTAL], undefined)).toEqual({ vary: 'Origin' });
+    // Compared as the browser sends it, exactly: the listed origins are kept in that form (corsOriginsEnv).
+    expect(browserOriginHeaders([PORTAL], 'https://PORTAL.example.com')).toEqual({ vary: 'Origin' });
+    expect(browserOriginHeaders([], PORTAL)).toEqual({});
+  });
+
+  it('matches what a routed answer carries, so a portal reads every refusal alike', async () => {
+    const app = routeTestGateway({ uid: UID, corsOrigins: [PORTAL] });
+    const routed = await app.inject({ method: 'GET', url: '/v1/images', headers: { origin: PORTAL } });
+    const computed = browserOriginHeaders([PORTAL], PORTAL);
+    for (const [name, value] of Object.entries(computed)) expect(String(routed.headers[name]), name).toContain(value);
+  });
+});
+
+describe('headers a browser is told on every answer (found by a browser-portal review)', () => {
+  it('gives a URL the router cannot read (no hook runs for it) the CORS headers, so the portal\'s script can read the refusal', async () => {
+    const app = routeTestGateway({ uid: UID, corsOrigins: [PORTAL] });
+    const refused = await app.inject({ method: 'GET', url: '/v1/images/%E0%A4%A', headers: { origin: PORTAL } });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ code: 'ORBIT_ERR_BAD_REQUEST' });
+    expect(refused.headers).toMatchObject({ 'access-control-allow-origin': PORTAL, 'x-content-type-options': 'nosniff' });
+  });
+
+  it('says nosniff on every answer and forbids framing of /docs, where users paste their token', async () => {
+    const app = routeTestGateway({ uid: UID });
+    const api = await app.inject({ method: 'GET', url: '/v1/images' });
+    expect(api.headers['x-content-type-options']).toBe('nosniff');
+    expect(api.headers['content-security-policy']).toBeUndefined();
+    const docs = await app.inject({ method: 'GET', url: '/docs/' });
+    expect(docs.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'content-security-policy': "frame-ancestors 'none'", 'x-frame-options': 'DENY' });
   });
 });

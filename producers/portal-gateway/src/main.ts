@@ -129,7 +129,7 @@ runMain(async () => {
     ownerMark: mysqlOwnerMark(pool),
     requests: { ...requests, get: confirmMisses(requests.get, confirmed), list: confirmMisses(requests.list, confirmed, (page) => page.requests.length === 0) },
     events: dynamoEventLog(dynamo, tableName('userEventLog', config)),
-    deployables: awsDeployables(s3, dynamo, (environment) => tableName(kustomizeTableKeyOf(environment), config), tableName('baseKustomize', config)),
+    deployables: awsDeployables(s3, dynamo, (environment) => tableName(kustomizeTableKeyOf(environment), config), tableName('baseKustomize', config), undefined, presigner),
     publish: {
       uploadRequested: mysqlUploadRequests(pool, outbox, TOPICS.uploadRequested, referenceLimits),
       uploadRefused: (event, trace, request) => outbox.send(TOPICS.pipelineFailed, event, trace, request),

@@ -265,6 +265,19 @@ export const KUSTOMIZE_ARCHIVE = {
   type: 'string', format: 'binary',
 };
 
+/**
+ * GET …/archive and …/chart with Accept: application/json: the presigned link as data, for a browser app. A script
+ * cannot read a 302's Location across origins, and following it loads the whole object into the page's memory; with
+ * the link in hand it hands `url` to the browser's own download (progress, Range, saved to disk).
+ */
+export const DOWNLOAD_LINK = named('DownloadLink', object({
+  url: text('A presigned GET of the object at its stored version, served as an attachment named fileName; send it without the bearer token (S3 refuses a second credential)'),
+  expiresAt: { type: 'string', format: 'date-time', description: 'When url stops working at the earliest (the signature is to the second): ask again for a new link after' },
+  fileName: text('The name the download is saved as (its Content-Disposition)'),
+  sizeBytes: { type: 'integer', format: 'int64', minimum: 0, nullable: true, description: 'The object\'s size in bytes, as the store says it now; null when it does not' },
+  sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', nullable: true, description: 'SHA-256 of the object (64 hex digits) when ViewPort holds it: the archive\'s, that environment\'s copy\'s, or the chart\'s; null when it does not (kept before ViewPort held it)' },
+}));
+
 export const MANIFEST_LIST = named('ManifestList', {
   ...object({
     apiVersion: { type: 'string', enum: ['v1'] },

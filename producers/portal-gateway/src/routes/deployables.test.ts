@@ -20,6 +20,9 @@ const chart = { bucket: 'helm-chart-1224-bkt-k8d-aws', key: `${UID}-v1-0-00/bill
 const testingChart = { bucket: 'helm-chart-1224-bkt-k8d-aws', key: `${UID}-v1-0-00/testing/billing-api-1.0.0.tgz`, versionId: 'ct-v' };
 
 const UPLOAD_REPOSITORY = 'registry.dev:5000/orbit/billing-api';
+/** The SHA-256s ViewPort holds of v1's archive as uploaded, and of the copy its promotion into Testing made. */
+const ARCHIVE_SHA256 = '12'.repeat(32);
+const TESTING_COPY_SHA256 = '34'.repeat(32);
 /** Testing's own registry, which its overlay (written before Testing had it) does not name yet. */
 const TESTING_REPOSITORY = 'harbor.test/orbit-testing/billing-api';
 const REQUEST_ID = '3f1c9a52-0000-4000-8000-000000000001';
@@ -50,8 +53,9 @@ function harness(options: { ownerMark?: OwnerMark; corsOrigins?: readonly string
       {
         // Every version ViewPort holds has its upload time (its post's date), which an index is dated by.
         imageVersion: 'v1-0-00', createdAt: '2026-11-30T10:00:00.000Z', status: 'ready', environments: ['Development', 'Testing', 'Staging'], s3Location: devCopy, chartLocation: chart, chartName: 'billing-api', chartVersion: '1.0.0', ...hashed('ab'.repeat(32)),
-        imageReference: `${UPLOAD_REPOSITORY}@sha256:${'e'.repeat(64)}`,
-        promotions: { Testing: { s3Location: testCopy, chartLocation: testingChart, ...hashed('cd'.repeat(32)) }, Staging: { s3Location: stagingCopy } },
+        imageReference: `${UPLOAD_REPOSITORY}@sha256:${'e'.repeat(64)}`, sha256: ARCHIVE_SHA256,
+        // Staging's promotion was kept before ViewPort held its copy's SHA-256.
+        promotions: { Testing: { s3Location: testCopy, sha256: TESTING_COPY_SHA256, chartLocation: testingChart, ...hashed('cd'.repeat(32)) }, Staging: { s3Location: stagingCopy } },
       },
       { imageVersion: 'v2-0-00', createdAt: '2026-12-01T10:00:00.000Z', status: 'stored', environments: ['Development'], s3Location: { ...devCopy, key: `${UID}-v2-0-00.tar` }, archiveCompression: 'ZSTD', labels: V2_LABELS },
     ],
@@ -309,6 +313,51 @@ describe('GET …/archive and …/chart', () => {
     // Production's role reads Staging and Production, not Development.
     expect((await get('v1-0-00/archive?environment=Staging', { user: 'rm1', roles: ['release-manager'] })).statusCode).toBe(302);
     expect((await get('v1-0-00/archive?environment=Development', { user: 'rm1', roles: ['release-manager'] })).statusCode).toBe(404);
+  });
+});
+
+describe('GET …/archive and …/chart with Accept: application/json (a browser app on another origin)', () => {
+  const linkOf = (object: StoredObjectRef) => `http://s3.test/${object.bucket}/${object.key}?versionId=${object.versionId}&X-Amz-Signature=abc`;
+
+  it('answers the link as data, with its expiry, name, size and SHA-256, never cached (found by a review: a script could not read the 302\'s Location)', async () => {
+    const { get, links } = harness({ corsOrigins: ['https://portal.example.com'] });
+    const testing = await get('v1-0-00/archive?environment=Testing', { accept: 'application/json', origin: 'https://portal.example.com' });
+    expect(testing.statusCode).toBe(200);
+    expect(testing.json()).toEqual({ url: linkOf(testCopy), expiresAt: '2026-12-01T00:15:00.000Z', fileName: 'billing-api-v1-0-00.tar', sizeBytes: chartBytes(testCopy).length, sha256: TESTING_COPY_SHA256 });
+    expect(links.at(-1)).toEqual({ object: testCopy, fileName: 'billing-api-v1-0-00.tar', contentType: 'application/x-tar' });
+    expect([testing.headers['cache-control'], testing.headers['content-type'], testing.headers['access-control-allow-origin']]).toEqual(['no-store', 'application/json; charset=utf-8', 'https://portal.example.com']);
+    expect(String(testing.headers['vary'])).toMatch(/\baccept\b/i);
+    expect(testing.headers['x-orbit-link-expires']).toBeUndefined();
+    // Development's copy is the upload: its SHA-256; Staging's promotion holds none of its copy, said as null.
+    expect((await get('v1-0-00/archive', { accept: 'application/json' })).json()).toMatchObject({ url: linkOf(devCopy), sha256: ARCHIVE_SHA256 });
+    expect((await get('v1-0-00/archive?environment=Staging', { accept: 'application/json' })).json()).toMatchObject({ url: linkOf(stagingCopy), sha256: null });
+    expect((await get('v2-0-00/archive', { accept: 'application/json' })).json()).toMatchObject({ fileName: 'billing-api-v2-0-00.tar.zst', sha256: null });
+    // The chart: the version's, or the one Testing serves, each with its own digest.
+    expect((await get('v1-0-00/chart', { accept: 'application/json' })).json()).toEqual({
+      url: linkOf(chart), expiresAt: '2026-12-01T00:15:00.000Z', fileName: 'billing-api-1.0.0.tgz', sizeBytes: chartBytes(chart).length, sha256: 'ab'.repeat(32),
+    });
+    expect((await get('v1-0-00/chart?environment=Testing', { accept: 'application/json' })).json()).toMatchObject({ url: linkOf(testingChart), sha256: 'cd'.repeat(32) });
+    expect((await harness({ chartsUnhashed: true }).get('v1-0-00/chart', { accept: 'application/json' })).json()).toMatchObject({ sha256: null });
+  });
+
+  it('redirects unless application/json is what the client prefers most: a browser\'s navigation, */* and no Accept keep the 302', async () => {
+    const { get } = harness();
+    const answers = async (accept: string | undefined) => (await get('v1-0-00/archive', accept === undefined ? {} : { accept })).statusCode;
+    const asked = ['application/json', 'application/json, */*;q=0.1', 'application/json;charset=utf-8', 'text/html;q=0.5, application/json', 'APPLICATION/JSON',
+      undefined, '*/*', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', 'text/html, application/json', '*/*, application/json', 'application/json;q=0', 'application/*', 'application/yaml'];
+    expect(await Promise.all(asked.map(answers))).toEqual([200, 200, 200, 200, 200, 302, 302, 302, 302, 302, 302, 302, 302]);
+    // Either answer varies on Accept, so no cache hands a redirect to a script or the JSON to a link.
+    expect(String((await get('v1-0-00/chart')).headers['vary'])).toMatch(/\baccept\b/i);
+  });
+
+  it('404s an object gone from the store at its version, where a 302 would have sent the client to S3\'s own 404', async () => {
+    const { get } = harness({ chartsGone: true });
+    const gone = await get('v1-0-00/archive', { accept: 'application/json' });
+    expect([gone.statusCode, gone.json<{ code: string }>().code]).toEqual([404, 'ORBIT_ERR_NOT_FOUND']);
+    expect((await get('v1-0-00/archive')).statusCode).toBe(302);
+    // Refused as the 302 is: an environment the caller may not read, a chart not generated.
+    expect((await get('v1-0-00/archive?environment=Development', { user: 'rm1', roles: ['release-manager'], accept: 'application/json' })).statusCode).toBe(404);
+    expect((await harness().get('v2-0-00/chart', { accept: 'application/json' })).statusCode).toBe(404);
   });
 });
 

@@ -6,7 +6,7 @@ import { varyOn } from '../conditional.js';
 import { notFound, type RequestRefusedError } from '../errors.js';
 import { environmentOrThrow } from '../environment-param.js';
 import { overlayPathOf, overlayPulling, tarGzOf } from '../kustomize-tree.js';
-import { errors, KUSTOMIZE_ARCHIVE, MANIFEST_LIST, pathParams, VERSION } from '../openapi.js';
+import { DOWNLOAD_LINK, errors, KUSTOMIZE_ARCHIVE, MANIFEST_LIST, pathParams, VERSION } from '../openapi.js';
 import { environmentsOfVersion, type DeployableStore, type ImageReader, type RequestStore, type StoredObjectRef } from '../ports.js';
 import { chartFileName } from '../helm-index.js';
 import { archiveDownloadOf, chartIn, copyIn, versionShownTo } from '../version-objects.js';
@@ -31,6 +31,36 @@ const CHART_QUERY = {
   },
 };
 const REDIRECT = { 302: { description: 'Location: a presigned GET of the object, valid for 15 minutes; follow it without the bearer token', type: 'null' } };
+/** The download's answers: the 302 by default, the link as JSON when the client prefers application/json. */
+const DOWNLOAD = {
+  ...REDIRECT,
+  200: { ...DOWNLOAD_LINK, description: 'With Accept: application/json preferred (over */* or text/html): the same link as data, for a browser app, which can neither read a 302\'s Location nor follow it to a download of its own' },
+};
+/** Said in a download operation's summary: how a browser app gets the link. */
+const LINK_AS_JSON = '; with Accept: application/json, 200 with the link (url, expiresAt, fileName, sizeBytes, sha256) instead';
+
+/**
+ * Whether a download's client would rather have the link as JSON than be redirected: application/json is what it
+ * prefers most (RFC 9110 §12.5.1 q-values; at an equal q the type named first). `*\/*`, a browser's text/html
+ * first, or no Accept keeps the 302, which curl -L, helm and a link all follow.
+ */
+export function linkAsJson(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  return new Negotiator({ headers: { accept } }).mediaTypes()[0]?.toLowerCase() === 'application/json';
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** A SHA-256 as ViewPort keeps it (64 lower-case hex digits), or null for anything else (not kept, or another form). */
+const sha256OrNull = (value: unknown): string | null => (typeof value === 'string' && SHA256_HEX.test(value) ? value : null);
+/** The SHA-256 of an environment's copy of the archive: the upload's in Development, the promotion's copy's elsewhere. */
+function archiveSha256In(version: Readonly<Record<string, unknown>>, environment: EnvironmentName): string | null {
+  if (environment === 'Development') return sha256OrNull(version['sha256']);
+  const promotions = version['promotions'];
+  const promotion = typeof promotions === 'object' && promotions !== null ? (promotions as Record<string, unknown>)[environment] : undefined;
+  return typeof promotion === 'object' && promotion !== null ? sha256OrNull((promotion as Record<string, unknown>)['sha256']) : null;
+}
+/** What the store calls an object (or its version) that is not there: HeadObject's 404 has no body, so the SDK says NotFound. */
+const isMissingObject = (error: unknown): boolean => ['NoSuchKey', 'NoSuchVersion', 'NotFound'].includes(String((error as { name?: unknown } | null)?.name));
 
 /** Media types a client may ask manifests as YAML with (kubectl apply -f - reads either). */
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
@@ -95,9 +125,24 @@ export function deployableRoutes(deps: { images: ImageReader; deployables: Deplo
       if (!found.mayRead('Development')) throw notFound(`version ${found.imageVersion} of image ${request.params.uid} in Development`);
       return { ...found, environment: undefined };
     };
-    const redirectTo = async (reply: FastifyReply, object: StoredObjectRef, fileName: string, contentType?: string) => {
-      const link = await deps.deployables.downloadUrl(object, fileName, contentType);
-      return reply.header('cache-control', 'no-store').header('x-orbit-link-expires', link.expiresAt).redirect(link.url, 302);
+    /**
+     * A presigned GET of `object`: a 302 to it, or with Accept: application/json the link as data. Either is no-store
+     * (the link is a credential for 15 minutes) and varies on Accept. The size is asked of the store only for the JSON:
+     * the object at its version, so what the link downloads.
+     */
+    const download = async (request: FastifyRequest, reply: FastifyReply, object: StoredObjectRef, fileName: string, link: { contentType?: string; sha256: string | null }) => {
+      varyOn(reply.header('cache-control', 'no-store'), 'accept');
+      if (!linkAsJson(request.headers.accept)) {
+        const signed = await deps.deployables.downloadUrl(object, fileName, link.contentType);
+        return reply.header('x-orbit-link-expires', signed.expiresAt).redirect(signed.url, 302);
+      }
+      const [signed, sizeBytes] = await Promise.all([
+        deps.deployables.downloadUrl(object, fileName, link.contentType),
+        deps.deployables.sizeOf(object).catch((error: unknown) => {
+          throw isMissingObject(error) ? notFound(`${fileName} in the store (${object.bucket}/${object.key})`) : error;
+        }),
+      ]);
+      return reply.send({ url: signed.url, expiresAt: signed.expiresAt, fileName, sizeBytes, sha256: link.sha256 });
     };
 
     app.get('/v1/images/:uid/versions/:version', {
@@ -153,30 +198,30 @@ export function deployableRoutes(deps: { images: ImageReader; deployables: Deplo
     app.get('/v1/images/:uid/versions/:version/archive', {
       schema: {
         operationId: 'downloadArchive', tags: ['images'], params: VERSION_PARAMS, querystring: ENVIRONMENT_QUERY,
-        summary: 'Redirects to the stored image archive of an environment (docker load / skopeo copy it), pinned to the S3 version that environment holds',
-        response: { ...REDIRECT, ...errors(400, 401, 404) },
+        summary: `Redirects to the stored image archive of an environment (docker load / skopeo copy it), pinned to the S3 version that environment holds${LINK_AS_JSON}`,
+        response: { ...DOWNLOAD, ...errors(400, 401, 404) },
       },
     }, async (request: VersionRequest, reply) => {
       const { image, version, imageVersion, environment } = await environmentOf(request);
       const copy = copyIn(version, environment);
       if (!copy) throw notFound(`the location of the ${environment} copy of version ${imageVersion} (promoted before ViewPort kept the locations of copies)`);
-      const download = archiveDownloadOf(version);
-      return redirectTo(reply, copy, `${image.imageName}-${imageVersion}${download.suffix}`, download.contentType);
+      const archive = archiveDownloadOf(version);
+      return download(request, reply, copy, `${image.imageName}-${imageVersion}${archive.suffix}`, { contentType: archive.contentType, sha256: archiveSha256In(version, environment) });
     });
 
     app.get('/v1/images/:uid/versions/:version/chart', {
       schema: {
         operationId: 'downloadChart', tags: ['images'], params: VERSION_PARAMS, querystring: CHART_QUERY,
-        summary: 'Redirects to the packaged Helm chart (.tgz) of a version, or the one an environment serves; helm install takes the link',
-        response: { ...REDIRECT, ...errors(400, 401, 404) },
+        summary: `Redirects to the packaged Helm chart (.tgz) of a version, or the one an environment serves; helm install takes the link${LINK_AS_JSON}`,
+        response: { ...DOWNLOAD, ...errors(400, 401, 404) },
       },
     }, async (request: VersionRequest, reply) => {
       // Without an environment, the version's own chart, as before environments could pull from registries of their own:
       // the upload's, in Development, so for those who may read Development (a release-manager asking so got it).
       const { version, imageVersion, environment } = request.query.environment === undefined ? await ownChartOf(request) : await environmentOf(request);
-      const chart = chartIn(version, environment ?? 'Development')?.location;
+      const chart = chartIn(version, environment ?? 'Development');
       if (!chart) throw notFound(`the chart of version ${imageVersion} (not generated yet, or the version failed)`);
-      return redirectTo(reply, chart, chartFileName(version) ?? `${imageVersion}.tgz`);
+      return download(request, reply, chart.location, chartFileName(version) ?? `${imageVersion}.tgz`, { sha256: chart.sha256 ?? null });
     });
   };
 }

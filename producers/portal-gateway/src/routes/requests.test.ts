@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { StoreUnavailableError } from '@orbit/lib';
 import type { EventLogReader, RequestRecord, TimelineEntry } from '../ports.js';
 import { routeTestGateway, routeTestToken } from '../testing/route-gateway.js';
@@ -59,6 +59,28 @@ describe('GET /v1/requests/{id}?wait= for a finished request whose steps trail',
     expect(Date.now() - from).toBeLessThan(400);
     expect(answer.json().steps).toHaveLength(settled.length);
   });
+
+  it('answers within the wait when the wall clock steps back during it (found by a review: it held the answer as long past the wait as the step)', async () => {
+    const wallClock = Date.now.bind(Date);
+    const spy = vi.spyOn(Date, 'now');
+    try {
+      // At the first look the clock is set 3 s back (NTP, a VM restored): the steps never settle, so the wait runs out.
+      // Timed from that look, within the handler: building the app took seconds on a loaded machine.
+      let firstLook = 0;
+      const log = countingLog(() => {
+        if (log.reads === 1) {
+          firstLook = performance.now();
+          spy.mockImplementation(() => wallClock() - 3_000);
+        }
+        return settled.slice(0, 2);
+      });
+      const answer = await get(log, '?wait=1');
+      expect(answer.json().steps).toHaveLength(2);
+      expect(performance.now() - firstLook).toBeLessThan(1_800);
+    } finally {
+      spy.mockRestore();
+    }
+  }, 15_000);
 
   it('answers with the steps read before when a later look fails, not without the status', async () => {
     let reads = 0;

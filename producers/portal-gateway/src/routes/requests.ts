@@ -91,7 +91,9 @@ export function requestRoutes(deps: RequestRouteDeps) {
       // Request ids are given out in lower case; a UUID is the same in either case (RFC 9562), and the path pattern takes both.
       const id = request.params.id.toLowerCase();
       const waitMs = (request.query.wait ?? 0) * 1000;
-      const deadline = Date.now() + waitMs;
+      // Timed by the monotonic clock, as RequestWatch is: a wall clock set back during the wait held the answer as long
+      // past it (found by a review); one set forward cut it short.
+      const deadline = performance.now() + waitMs;
       const watch = waitMs > 0 ? deps.watch : undefined;
       const mine = async <T extends RequestRecord>(record: T | undefined): Promise<T> => {
         if (!record || !(await readsRequest(record, caller, deps.requestReaders))) throw notFound(`request ${id}`);
@@ -117,10 +119,10 @@ export function requestRoutes(deps: RequestRouteDeps) {
           record = (await deps.requests.get(record.requestId)) ?? record;
         }
         let steps = await stepsOf(record.requestId);
-        const settleBy = Math.min(deadline, Date.now() + STEP_SETTLE_MS);
+        const settleBy = Math.min(deadline, performance.now() + STEP_SETTLE_MS);
         for (let look = 0; steps && !stepsSettled(record, steps); look++) {
           // The last look comes at the settle time, not up to a pause before it.
-          const pause = Math.min(STEP_LOOKS_MS[Math.min(look, STEP_LOOKS_MS.length - 1)] ?? STEP_LOOKS_MS[0], settleBy - Date.now());
+          const pause = Math.min(STEP_LOOKS_MS[Math.min(look, STEP_LOOKS_MS.length - 1)] ?? STEP_LOOKS_MS[0], settleBy - performance.now());
           if (pause < STEP_LOOKS_MS[0] || gone.signal.aborted) break;
           await abortableSleep(pause, gone.signal);
           if (gone.signal.aborted) break;

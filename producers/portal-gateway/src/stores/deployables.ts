@@ -5,6 +5,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { objectBytes, readStoredJson, StoredJsonError, type EnvironmentName } from '@orbit/lib';
 import { z } from 'zod';
 import type { DeployableStore } from '../ports.js';
+import { presignExpiryFromNow } from './presign-expiry.js';
 
 /** The base row's `files`: per environment, its tree (the base and its overlay), path -> text. */
 const kustomizeFilesShape = z.record(z.string(), z.record(z.string(), z.string()));
@@ -14,10 +15,12 @@ const kustomizeFilesShape = z.record(z.string(), z.record(z.string(), z.string()
  * bucket when too big for a row), Kustomize trees from the base table, and
  * presigned GETs, reads and sizes of stored objects. A
  * link lives `presignSeconds`: long enough to start a multi-GiB download,
- * short enough that a leaked one soon stops working.
+ * short enough that a leaked one soon stops working. Links are signed by
+ * `presigner` (lib's createPresigningS3): they name ORBIT_S3_PUBLIC_ENDPOINT,
+ * the address the caller reaches S3 at, not the gateway's own.
  */
 export function awsDeployables(
-  s3: S3Client, dynamo: DynamoDBDocumentClient, tableOf: (environment: EnvironmentName) => string, baseTable: string, presignSeconds = 900,
+  s3: S3Client, dynamo: DynamoDBDocumentClient, tableOf: (environment: EnvironmentName) => string, baseTable: string, presignSeconds = 900, presigner: S3Client = s3,
 ): DeployableStore {
   const rowOf = async (table: string, helmChartName: string) => (await dynamo.send(new GetCommand({ TableName: table, Key: { helmChartName }, ConsistentRead: true }))).Item;
   return {
@@ -33,7 +36,9 @@ export function awsDeployables(
         Bucket: object.bucket, Key: object.key, ...(object.versionId ? { VersionId: object.versionId } : {}),
         ResponseContentDisposition: `attachment; filename="${fileName}"`, ...(contentType ? { ResponseContentType: contentType } : {}),
       });
-      return { url: await getSignedUrl(s3, command, { expiresIn: presignSeconds }), expiresAt: new Date(Date.now() + presignSeconds * 1000).toISOString() };
+      // Before signing, and to the second as the signature is (found by a review: it said up to 1 s too late).
+      const expiresAt = presignExpiryFromNow(presignSeconds);
+      return { url: await getSignedUrl(presigner, command, { expiresIn: presignSeconds }), expiresAt };
     },
     async read(object) {
       const answer = await s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key, ...(object.versionId ? { VersionId: object.versionId } : {}) }));

@@ -80,7 +80,7 @@ export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, '
       // INSERT IGNORE: a status the projector already wrote for this id is never pushed back to accepted.
       await connection.execute(
         `INSERT IGNORE INTO viewport_requests (request_id, kind, image_uid, image_version, target_env, notes, user_login, status, error_code, error_message, error_pid, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, UTC_TIMESTAMP(3)), COALESCE(?, UTC_TIMESTAMP(3)))`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [request.requestId, request.kind, request.imageUID, request.imageVersion, request.targetEnvironment ?? null, request.notes ?? null, request.owner,
           row.status, row.errorCode, row.errorMessage, row.errorPid, row.at, row.at],
       );

@@ -73,8 +73,12 @@ describe('a refusal the gateway records as a request', () => {
 
   it('stays accepted for a command that starts a request', async () => {
     const { event, request } = refusedTransfer();
-    const command = { ...envelopeFor('transferRequested', { correlationId: event.requestId, imageUID: event.imageUID, actor: event.actor }), requestId: event.requestId };
+    // Its step a minute before the commit: the row is dated by it, as the projector dates it, not by the database's
+    // clock at the commit, which came after the request's own first step (found by a review).
+    const occurred = new Date(Date.now() - 60_000);
+    const command = { ...envelopeFor('transferRequested', { correlationId: event.requestId, imageUID: event.imageUID, actor: event.actor }, occurred), requestId: event.requestId };
     await mysqlCommandOutbox(gateway.pool, { publish: async () => undefined }, quietLogger).send(TOPICS.transferRequested, command, childSpan(undefined), request);
-    expect(await rowOf(gateway.pool, event.requestId)).toMatchObject({ status: 'accepted', error_code: null, error_message: null, error_pid: null });
+    expect(await rowOf(gateway.pool, event.requestId)).toMatchObject({ status: 'accepted', error_code: null, error_message: null, error_pid: null, created_at: occurred, updated_at: occurred });
+    expect((await mysqlRequestStore(gateway.pool).get(event.requestId))?.createdAt?.getTime()).toBe(command.occurredAt);
   });
 });

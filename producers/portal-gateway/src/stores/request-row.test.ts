@@ -46,4 +46,9 @@ describe('requestRowStatusOf', () => {
   it('leaves a command that starts a request accepted', () => {
     expect(requestRowStatusOf(TOPICS.transferRequested, refusal('ROLE_REQUIRED', 'x'))).toMatchObject({ status: 'accepted', errorCode: null });
   });
+
+  it('dates an accepted request by its command, as the projector and its first step do, not by the database\'s clock at the commit (found by a review: it came after its own first step)', () => {
+    const command = envelopeFor('uploadRequested', { correlationId: 'req-row', imageUID: 'img-row', actor: { username: 'dev', firstName: null, lastName: null, email: null } }, new Date('2026-12-07T10:00:00.123Z'));
+    expect(requestRowStatusOf(TOPICS.uploadRequested, command).at).toEqual(new Date('2026-12-07T10:00:00.123Z'));
+  });
 });

@@ -7,11 +7,13 @@ export interface RequestRowStatus {
   readonly errorCode: string | null;
   readonly errorMessage: string | null;
   readonly errorPid: string | null;
-  /** created_at and updated_at; null: when the row is committed (UTC_TIMESTAMP). */
-  readonly at: Date | null;
+  /**
+   * created_at and updated_at: the command's occurredAt, as the projector dates the request by it. The database's clock
+   * at the commit (what null left it to) came after the request's own first step, the same event's occurredAt, and
+   * told another time than the projector's (found by a review).
+   */
+  readonly at: Date;
 }
-
-const ACCEPTED: RequestRowStatus = { status: 'accepted', errorCode: null, errorMessage: null, errorPid: null, at: null };
 
 /**
  * The row of a request the gateway records with `event`. A refusal it records (its command is a PipelineFailed: 403
@@ -23,7 +25,7 @@ const ACCEPTED: RequestRowStatus = { status: 'accepted', errorCode: null, errorM
  * message longer than error_message is written as the projector writes it.
  */
 export function requestRowStatusOf(topic: string, event: EventEnvelope): RequestRowStatus {
-  if (topic !== TOPICS.pipelineFailed) return ACCEPTED;
+  if (topic !== TOPICS.pipelineFailed) return { status: 'accepted', errorCode: null, errorMessage: null, errorPid: null, at: new Date(event.occurredAt) };
   const refusal = event as PipelineFailed;
   const { errorCode, errorMessage } = requestErrorColumnsOf({ code: refusal.reasonCode, message: refusal.message });
   return { status: 'failed', errorCode, errorMessage, errorPid: refusal.pid, at: new Date(refusal.occurredAt) };

@@ -8,6 +8,7 @@ import { deleteEveryVersion, ownerKeySegment, StoreUnavailableError } from '@orb
 import { z } from 'zod';
 import { expectedPartBytes, partPlan, partProblems, partsToSend, type PartPlan, type UploadedPart } from '../part-plan.js';
 import type { PresignedParts, PresignedUpload, PresignedWith, UploadStore } from '../ports.js';
+import { presignExpiryFromNow } from './presign-expiry.js';
 import { streamToStaging, UploadGivenUpError, UploadIncompleteError, UploadPresignedMeanwhile, type StagedObject } from '../staging.js';
 
 /** `uploads/{username}/{yyyy}/{mm}/{dd}/{uploadId}.tar`; the date is the upload id's own, so completion finds it. */
@@ -145,11 +146,8 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
   const readTaggedRecord = (owner: string, uploadId: string) => readTagged(presignRecordKey(owner, uploadId), presignRecord);
   const readRecord = async (owner: string, uploadId: string) => (await readTaggedRecord(owner, uploadId))?.value;
 
-  /**
-   * When URLs signed from now on stop working at the earliest: a signature's time (X-Amz-Date) is to the second, cut
-   * down, so one signed at …:11.9 stops at …:11 plus its seconds; the milliseconds said it worked 0.9 s longer.
-   */
-  const expiryFromNow = (): string => new Date(Math.floor(Date.now() / 1000) * 1000 + presignSeconds * 1000).toISOString();
+  /** When URLs signed from now on stop working at the earliest (presign-expiry.ts: to the second, as the signature). */
+  const expiryFromNow = (): string => presignExpiryFromNow(presignSeconds);
 
   /**
    * Notes the expiry of URLs just signed again in its own object, written over freely (signings at the same moment
