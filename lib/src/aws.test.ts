@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamo, createPresigningS3, createS3, S3_CHECK_SILENCE_TIMEOUT_MS } from './aws.js';
 import { readConfig } from './config.js';
@@ -162,6 +163,13 @@ describe('createPresigningS3 with ORBIT_S3_PUBLIC_ENDPOINT (found by a browser-p
     const gateway = { ...settings, ...readConfig(s3PublicEndpointEnv, { ORBIT_S3_PUBLIC_ENDPOINT: 'https://S3.example.com/' }) };
     expect(await endpointOf(createPresigningS3(gateway))).toBe('https://s3.example.com/');
     expect(await endpointOf(createS3(gateway))).toBe('http://127.0.0.1:9000/');
+  });
+
+  it('signs no checksum mode into a download link when S3_CHECKSUMS=off, as the gateway\'s own client sends none (found by a reread: B2 refuses it)', async () => {
+    const link = async (checksums: 'sha256' | 'off') => getSignedUrl(createPresigningS3({ ...settings, S3_CHECKSUMS: checksums }),
+      new GetObjectCommand({ Bucket: 'b', Key: 'k', ResponseContentDisposition: 'attachment; filename="a.tar"' }), { expiresIn: 60 });
+    expect(await link('off')).not.toContain('x-amz-checksum-mode');
+    expect(await link('sha256')).toContain('x-amz-checksum-mode=ENABLED');
   });
 
   it('presigns for AWS_ENDPOINT_URL_S3, as before, when it is unset', async () => {

@@ -132,7 +132,15 @@ function withoutChecksums<Input extends object, Output extends object>(stack: Mi
  * not reach that address itself.
  */
 export function createPresigningS3(settings: AwsSettings): S3Client {
-  return new S3Client({ ...s3Location(settings, settings.ORBIT_S3_PUBLIC_ENDPOINT ?? settings.AWS_ENDPOINT_URL_S3), requestChecksumCalculation: 'WHEN_REQUIRED' });
+  const checksums = settings.S3_CHECKSUMS !== 'off';
+  const client = new S3Client({
+    ...s3Location(settings, settings.ORBIT_S3_PUBLIC_ENDPOINT ?? settings.AWS_ENDPOINT_URL_S3), requestChecksumCalculation: 'WHEN_REQUIRED',
+    // S3_CHECKSUMS=off as the gateway's own client has it: a download link (signed here since links name the public
+    // endpoint) carried x-amz-checksum-mode=ENABLED, which Backblaze B2 refuses (found by a reread).
+    ...(checksums ? {} : { responseChecksumValidation: 'WHEN_REQUIRED' as const }),
+  });
+  if (!checksums) withoutChecksums(client.middlewareStack);
+  return client;
 }
 
 export function createDynamo(settings: AwsSettings, answerTimeoutMs = DYNAMO_ANSWER_TIMEOUT_MS): DynamoDBDocumentClient {
