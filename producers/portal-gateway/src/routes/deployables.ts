@@ -34,7 +34,7 @@ const REDIRECT = { 302: { description: 'Location: a presigned GET of the object,
 /** The download's answers: the 302 by default, the link as JSON when the client prefers application/json. */
 const DOWNLOAD = {
   ...REDIRECT,
-  200: { ...DOWNLOAD_LINK, description: 'With Accept: application/json preferred (over */* or text/html): the same link as data, for a browser app, which can neither read a 302\'s Location nor follow it to a download of its own' },
+  200: { ...DOWNLOAD_LINK, description: 'With Accept: application/json preferred (over text/html, and */* only at a lower q: axios sends "application/json, text/plain, */*" and gets the 302): the same link as data, for a browser app, which can neither read a 302\'s Location nor follow it to a download of its own' },
 };
 /** Said in a download operation's summary: how a browser app gets the link. */
 const LINK_AS_JSON = '; with Accept: application/json, 200 with the link (url, expiresAt, fileName, sizeBytes, sha256) instead';
@@ -45,8 +45,22 @@ const LINK_AS_JSON = '; with Accept: application/json, 200 with the link (url, e
  * first, or no Accept keeps the 302, which curl -L, helm and a link all follow.
  */
 export function linkAsJson(accept: string | undefined): boolean {
-  if (accept === undefined) return false;
+  if (accept === undefined || takesAnythingFully(accept)) return false;
   return new Negotiator({ headers: { accept } }).mediaTypes()[0]?.toLowerCase() === 'application/json';
+}
+
+/**
+ * Whether Accept takes `*\/*` at full weight beside what it names: axios sends `application/json, text/plain, *\/*` on
+ * every request, and its download of an archive got the link's JSON saved as the .tar (found by a reread). A client
+ * asking for the link as data says so by naming application/json alone, or `*\/*` at a lower q.
+ */
+function takesAnythingFully(accept: string): boolean {
+  return accept.split(',').some((range) => {
+    const [type = '', ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
+    if (type !== '*/*') return false;
+    const q = parameters.find((parameter) => parameter.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) >= 1;
+  });
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
