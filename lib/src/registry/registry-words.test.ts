@@ -10,6 +10,11 @@ describe('quotable', () => {
       expect(quoted).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
     }
   });
+
+  it('quotes half a surrogate pair a registry\'s JSON spelled as U+FFFD, so the failure event quoting it can be encoded (found by a reread: DEAD_LETTERED)', () => {
+    expect(wordsIn('{"errors":[{"code":"DENIED","message":"no \\ud800 access"}]}')).toEqual({ text: 'DENIED: no \ufffd access', structured: true });
+    expect(quotable('a\udc00b🚀')).toBe('a\ufffdb🚀');
+  });
 });
 
 describe('the words of a refusal', () => {
