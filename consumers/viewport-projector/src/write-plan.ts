@@ -247,7 +247,7 @@ export async function writePlan(connection: PoolConnection, plan: ProjectionPlan
     await connection.query("UPDATE viewport_requests SET status = 'running' WHERE request_id IN (?) AND status = 'failed' AND error_code = ?", [part, DEAD_LETTERED]);
   }
   // Forward-only status, as one-by-one: a finished request keeps everything; otherwise the batch's last word wins.
-  // The gateway stamps a request's row when it commits it, after the event it then publishes was made: never earlier than that.
+  // The gateway dates a request's row by its command's occurredAt, the time the projector's events start from.
   for (const part of chunks(byKey(plan.requests))) {
     await connection.query(
       `INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, target_env, notes, user_login, status, error_code, error_message, error_pid, created_at, updated_at)
