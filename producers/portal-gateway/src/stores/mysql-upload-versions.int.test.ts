@@ -24,10 +24,10 @@ async function knownImage(): Promise<string> {
   return imageUID;
 }
 
-/** An upload of `imageVersion`, as the route builds it: a new request each time. */
+/** An upload of `imageVersion`, as the route builds it: a new request each time, accepted now (its row is dated by occurredAt). */
 function upload(imageUID: string, imageVersion = 'v1-0-00'): { request: AcceptedRequest; command: UploadRequested } {
   const requestId = randomUUID();
-  return { command: { ...sampleEvents(imageUID, requestId)[TOPICS.uploadRequested], requestId }, request: { requestId, kind: 'upload', imageUID, imageVersion, owner } };
+  return { command: { ...sampleEvents(imageUID, requestId)[TOPICS.uploadRequested], requestId, occurredAt: Date.now() }, request: { requestId, kind: 'upload', imageUID, imageVersion, owner } };
 }
 
 function publisher() {

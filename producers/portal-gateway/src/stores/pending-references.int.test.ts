@@ -43,7 +43,8 @@ async function upload(owner: string, source: UploadRequested['source'] = 'REFERE
   const sample = imageVersion === undefined ? generic : { ...generic, metadata: { ...generic.metadata, imageVersion } };
   const byReference = source === 'REFERENCE';
   const command: UploadRequested = {
-    ...sample, requestId, source, metadata: { ...sample.metadata, imageName },
+    // Accepted now: its row is dated by occurredAt (the sample's is a fixed past time, past the pending window).
+    ...sample, requestId, occurredAt: Date.now(), source, metadata: { ...sample.metadata, imageName },
     ...(byReference ? { reference: `slow.example/${imageName}:v1`, staging: null, sizeBytes: null, sha256: null } : {}),
   };
   const request = { requestId, kind: 'upload' as const, imageUID, imageVersion: sample.metadata.imageVersion, owner, ...(madeItsName === undefined ? {} : { madeItsName }) };
