@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { codePointLabel, headOf } from './code-point.js';
+import { codePointLabel, headOf, isWellFormedText, loneSurrogateIn, wellFormed } from './code-point.js';
 
 describe('codePointLabel', () => {
   it('names a character by its code point, padded to four hex digits', () => {
@@ -21,5 +21,21 @@ describe('headOf', () => {
     expect(headOf('ab\u{1F600}c', 2)).toBe('ab');
     expect(headOf('abc', 5)).toBe('abc');
     expect(headOf('abc', 0)).toBe('');
+  });
+});
+
+describe('well-formed text', () => {
+  it('finds a lone half of a surrogate pair, at either end or alone, and takes a whole pair', () => {
+    expect(loneSurrogateIn('h\uD800i')).toBe('\uD800');
+    expect(loneSurrogateIn('\uDC00x')).toBe('\uDC00');
+    expect(loneSurrogateIn('x\uD83D')).toBe('\uD83D');
+    expect(loneSurrogateIn('whale \uD83D\uDC33')).toBeUndefined();
+    expect(isWellFormedText('whale \uD83D\uDC33')).toBe(true);
+    expect(isWellFormedText('\uDC33\uD83D')).toBe(false);
+  });
+
+  it('wellFormed replaces each lone half with U+FFFD and keeps pairs', () => {
+    expect(wellFormed('h\uD800i \uD83D\uDC33 \uDC00')).toBe('h\uFFFDi \uD83D\uDC33 \uFFFD');
+    expect(wellFormed('\uDC33\uD83D')).toBe('\uFFFD\uFFFD');
   });
 });

@@ -27,3 +27,26 @@ export function offSurrogatePair(text: string, at: number, step: 'back' | 'forwa
 export function headOf(text: string, max: number): string {
   return text.length <= max ? text : text.slice(0, offSurrogatePair(text, max));
 }
+
+/**
+ * Half of a UTF-16 surrogate pair without its other half: text JSON can spell (`"\ud800"`) and UTF-8 cannot hold.
+ * Node 20's typings (ES2023) lack `String.prototype.isWellFormed`/`toWellFormed`, so the one test every reader of
+ * outside text shares is written here.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
+
+/** The first lone surrogate in `text` (one UTF-16 unit), or undefined when `text` is well-formed Unicode. */
+export function loneSurrogateIn(text: string): string | undefined {
+  return LONE_SURROGATE.exec(text)?.[0];
+}
+
+/** False for text holding half of a surrogate pair. */
+export function isWellFormedText(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
+}
+
+/** `text` with each lone surrogate replaced by U+FFFD, as any UTF-8 writer would: for what only quotes text to a person. */
+export function wellFormed(text: string): string {
+  return text.replace(LONE_SURROGATES, '\uFFFD');
+}

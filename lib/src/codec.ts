@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 // The registry client is CommonJS: its middleware must be mappersmith's CommonJS build (the ESM build's types differ).
 import type { TimeoutMiddleware as TimeoutMiddlewareOf } from 'mappersmith/middleware/timeout' with { 'resolution-mode': 'require' };
 import { DecodeError, EncodeError, RetryExhaustedError, StoreUnavailableError } from './errors.js';
+import { isWellFormedText } from './code-point.js';
 import { retryPolicy, withRetry } from './retry.js';
 import { envelopeProblem } from './envelope.js';
 import { registryEndpoint } from './schema-registry-endpoint.js';
@@ -48,9 +49,6 @@ async function askedPatiently<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Half of a UTF-16 surrogate pair without its other half: text JSON can spell (`"\ud800"`) and UTF-8 cannot hold. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /** How much of a map key a path names. */
 const KEY_CHARS_NAMED = 64;
 
@@ -70,13 +68,13 @@ function illFormedTextAt(event: unknown): string | undefined {
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const { value, path } = next;
     if (typeof value === 'string') {
-      if (LONE_SURROGATE.test(value)) return path || 'the value';
+      if (!isWellFormedText(value)) return path || 'the value';
       continue;
     }
     if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) continue;
     const entries: [string, unknown][] = Array.isArray(value) ? value.map((item: unknown, index) => [String(index), item]) : Object.entries(value);
     for (const [name] of entries) {
-      if (LONE_SURROGATE.test(name)) return path === '' ? 'a top-level key' : `a key of ${path}`;
+      if (!isWellFormedText(name)) return path === '' ? 'a top-level key' : `a key of ${path}`;
     }
     for (let index = entries.length - 1; index >= 0; index -= 1) {
       const [name, item] = entries[index] as [string, unknown];

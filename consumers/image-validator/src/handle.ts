@@ -1,8 +1,7 @@
-import { chartVersionOf, offSurrogatePair, checkMetadata, isStagedBy, jsonBytes, metadataRuntimeProblems, MAX_IMAGE_FACTS_BYTES, metadataSizeProblem, OrbitError } from '@orbit/lib';
+import { chartVersionOf, offSurrogatePair, wellFormed, checkMetadata, isStagedBy, jsonBytes, metadataRuntimeProblems, MAX_IMAGE_FACTS_BYTES, metadataSizeProblem, OrbitError } from '@orbit/lib';
 import type { ImageMetadata, ImageSummary, ObjectRef, UploadRequested } from '@orbit/schemas';
 import { noCommandNote } from './archive/image-config.js';
 import { REJECTION_CODES } from './archive/rejections.js';
-import { wellFormed } from './archive/well-formed-text.js';
 import { pullIntoStaging, type PullIntoStagingDeps } from './pull-into-staging.js';
 import { checkStagedArchive, type StagedArchiveDeps } from './staged-archive.js';
 

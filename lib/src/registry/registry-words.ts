@@ -1,4 +1,4 @@
-import { offSurrogatePair } from '../code-point.js';
+import { offSurrogatePair, wellFormed } from '../code-point.js';
 
 /**
  * What a registry (or the storage it redirects to) wrote into a refusal,
@@ -18,9 +18,6 @@ export interface Words {
   readonly structured: boolean;
 }
 
-/** Half of a surrogate pair without its other half. */
-const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
 /**
  * `text` with its runs of white space (line separators among them) as one
  * space and every other control character (C0, DEL, C1) and bidirectional
@@ -29,7 +26,7 @@ const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])
 export function quotable(text: string, max = MAX_QUOTE_CHARS): string {
   // Half a surrogate pair (a registry's JSON may spell "\ud800") as U+FFFD: an event quoting it cannot be encoded (the
   // codec refuses ill-formed text), and the push's REGISTRY_PUSH_REFUSED ended DEAD_LETTERED instead (found by a reread).
-  const printable = text.replace(LONE_SURROGATES, '\uFFFD').replace(/\s+/g, ' ').trim()
+  const printable = wellFormed(text).replace(/\s+/g, ' ').trim()
     // eslint-disable-next-line no-control-regex -- these are the characters to escape
     .replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return printable.length <= max ? printable : `${printable.slice(0, offSurrogatePair(printable, max - 1))}…`;

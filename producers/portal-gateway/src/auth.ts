@@ -1,6 +1,5 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type CryptoKey, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { OrbitError, StoreUnavailableError, type Actor } from '@orbit/lib';
-import { isWellFormedText } from './well-formed-text.js';
+import { isWellFormedText, OrbitError, StoreUnavailableError, type Actor } from '@orbit/lib';
 
 /** The request carries no valid bearer token (401). */
 export class UnauthorizedError extends OrbitError {

@@ -1,10 +1,4 @@
-/** A UTF-16 surrogate without its other half: JSON can spell one (`"\ud83d"`), UTF-8 cannot store it. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** False for text holding half of a surrogate pair. */
-export function isWellFormedText(text: string): boolean {
-  return !LONE_SURROGATE.test(text);
-}
+import { isWellFormedText } from '@orbit/lib';
 
 /**
  * How deep a JSON body or metadata may nest. Nothing Orbit reads is deeper
@@ -39,9 +33,9 @@ export function jsonShapeProblem(root: unknown, numbersCheckedElsewhere: readonl
   const pending: { value: unknown; path: string; depth: number; key: string }[] = [{ value: root, path: '', depth: 0, key: '' }];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const { value, path, depth, key } = next;
-    if (LONE_SURROGATE.test(key)) return { path, message: ILL_FORMED_TEXT };
+    if (!isWellFormedText(key)) return { path, message: ILL_FORMED_TEXT };
     if (typeof value === 'string') {
-      if (LONE_SURROGATE.test(value)) return { path: path || 'body', message: ILL_FORMED_TEXT };
+      if (!isWellFormedText(value)) return { path: path || 'body', message: ILL_FORMED_TEXT };
       continue;
     }
     // Every such number is an integer to IEEE 754 doubles; past 2^53 they no longer hold each integer, so the value

@@ -4,7 +4,7 @@ import {
 } from '../../test-fixtures/images.js';
 import { DEFAULT_VALIDATION_LIMITS } from './limits.js';
 import { validateArchive, type ValidationOutcome } from './validate-archive.js';
-import { illFormedTextProblem, wellFormed } from './well-formed-text.js';
+import { illFormedTextProblem } from './well-formed-text.js';
 
 async function validate(entries: readonly TarEntry[]): Promise<ValidationOutcome> {
   return validateArchive(streamOf(await archiveOf(entries), 7_001), DEFAULT_VALIDATION_LIMITS);
@@ -62,12 +62,6 @@ describe('illFormedTextProblem', () => {
     let deep: unknown = ['\uD800'];
     for (let level = 0; level < 10_000; level += 1) deep = [deep];
     expect(illFormedTextProblem(deep)).toMatch(/^holds text that is not well-formed Unicode at (\[0\]){10000}\[0\]:/);
-  });
-});
-
-describe('wellFormed', () => {
-  it('replaces each lone half with U+FFFD and keeps pairs', () => {
-    expect(wellFormed('h\uD800i \uD83D\uDC33 \uDC00')).toBe('h\uFFFDi \uD83D\uDC33 \uFFFD');
   });
 });
 

@@ -6,8 +6,7 @@
  * in metadata (producers/portal-gateway/src/well-formed-text.ts); every JSON document of an image is held to the same.
  */
 
-/** Half of a surrogate pair without its other half. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+import { loneSurrogateIn } from '@orbit/lib';
 
 /** How much of a key a message names: a key may be a megabyte long. */
 const KEY_CHARS_NAMED = 64;
@@ -36,7 +35,7 @@ function pathOf(step: Step | undefined): string {
 
 /** The lone half in `text` as its JSON escape (`\ud800`), which quotes it without carrying it. */
 function loneHalfOf(text: string): string | undefined {
-  const found = LONE_SURROGATE.exec(text)?.[0];
+  const found = loneSurrogateIn(text);
   return found === undefined ? undefined : `\\u${found.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
@@ -71,9 +70,4 @@ export function illFormedTextProblem(document: unknown): string | undefined {
     }
   }
   return undefined;
-}
-
-/** `text` with each lone half replaced by U+FFFD, as any UTF-8 writer would: for what only quotes text to a person. */
-export function wellFormed(text: string): string {
-  return text.replace(new RegExp(LONE_SURROGATE.source, 'g'), '\uFFFD');
 }
