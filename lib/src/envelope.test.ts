@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isWellFormedText } from './code-point.js';
 import { envelopeFor, envelopeProblem } from './envelope.js';
 
 const actor = { username: 'dev1', firstName: null, lastName: null, email: null };
@@ -40,6 +41,12 @@ describe('envelopeProblem', () => {
     expect(envelopeProblem({ ...event, requestId: '' })).toBe('requestId is empty');
     expect(envelopeProblem({ ...event, pid: 'x1-y2-z3' })).toBe('pid "x1-y2-z3" is not one of Orbit\'s steps');
     expect(envelopeProblem(null)).toBe('not a record');
+  });
+
+  it('quotes a long imageUID cut before an emoji, never inside it (half of one made the DLQ reason ill-formed text)', () => {
+    const problem = envelopeProblem({ ...event, imageUID: `${'a'.repeat(79)}\u{1F433}${'b'.repeat(40)}` }) ?? '';
+    expect(problem).toContain(`"${'a'.repeat(79)}…"`);
+    expect(isWellFormedText(problem)).toBe(true);
   });
 
   it('passes a request id in upper case, as the API takes it', () => {

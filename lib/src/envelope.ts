@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { headOf } from './code-point.js';
 import { IMAGE_UID_PATTERN } from './image-uid.js';
 import { entryOfStep, isKnownPid, type Pid, type Step } from './pids.js';
 
@@ -75,7 +76,7 @@ function occurredAtProblem(occurredAt: unknown): string | undefined {
 }
 
 /** A value as a reason quotes it: bounded, so a megabyte of junk does not become a megabyte of DLQ header. */
-const quoted = (value: string): string => JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+const quoted = (value: string): string => JSON.stringify(value.length > 80 ? `${headOf(value, 80)}…` : value);
 
 /**
  * What makes a decoded event unusable, if anything: an empty id, a PID Orbit

@@ -127,6 +127,8 @@ describe('parseDockerConfig', () => {
   it('refuses a helper name that could name a program outside PATH', () => {
     expect(() => parseDockerConfig(JSON.stringify({ credHelpers: { 'r.example': '../../bin/sh' } }))).toThrow(/credHelpers of r\.example: "\.\.\/\.\.\/bin\/sh" is no helper name/);
     expect(() => parseDockerConfig(JSON.stringify({ credsStore: 'a b' }))).toThrow(/credsStore: "a b" is no helper name/);
+    // Quoted up to 100 UTF-16 units, cut before an emoji rather than inside it.
+    expect(() => parseDockerConfig(JSON.stringify({ credsStore: `${'x'.repeat(99)}\u{1F433}` }))).toThrow(`credsStore: "${'x'.repeat(99)}" is no helper name`);
   });
 
   it('refuses an auth that is no user:password, and a file that is no JSON object', () => {

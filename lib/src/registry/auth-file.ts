@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { headOf } from '../code-point.js';
 import { canonicalRegistry } from '../image-reference.js';
 import type { Credentials, CredentialSource } from './auth.js';
 import { askCredentialHelper, HELPER_PROGRAM_PREFIX, helperProgramOf, isHelperName } from './credential-helper.js';
@@ -108,10 +109,10 @@ export function parseDockerConfig(text: string): DockerConfigCredentials {
   const badHelpers: string[] = [];
   for (const [key, helper] of Object.entries(config.credHelpers ?? {})) {
     if (isHelperName(helper)) helpers.set(registryOfKey(key), helper);
-    else badHelpers.push(`credHelpers of ${key}: "${helper.slice(0, 100)}" is no helper name (the part after ${HELPER_PROGRAM_PREFIX})`);
+    else badHelpers.push(`credHelpers of ${key}: "${headOf(helper, 100)}" is no helper name (the part after ${HELPER_PROGRAM_PREFIX})`);
   }
   const store = config.credsStore === undefined || config.credsStore === '' ? undefined : config.credsStore;
-  if (store !== undefined && !isHelperName(store)) badHelpers.push(`credsStore: "${store.slice(0, 100)}" is no helper name (the part after ${HELPER_PROGRAM_PREFIX})`);
+  if (store !== undefined && !isHelperName(store)) badHelpers.push(`credsStore: "${headOf(store, 100)}" is no helper name (the part after ${HELPER_PROGRAM_PREFIX})`);
   if (badHelpers.length > 0) throw new ConfigError(badHelpers);
   return { auths: found, helpers, store };
 }
