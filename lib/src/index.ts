@@ -5,6 +5,7 @@ export * from './one-at-a-time.js';
 export * from './mysql-named-lock.js';
 export * from './config.js';
 export * from './runtime-config.js';
+export * from './cors-origins.js';
 export * from './logger.js';
 export * from './trace-context.js';
 export * from './image-uid.js';

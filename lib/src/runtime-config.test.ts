@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readConfig } from './config.js';
-import { corsOriginsEnv, s3PublicEndpointEnv } from './runtime-config.js';
+import { s3PublicEndpointEnv } from './runtime-config.js';
 
 describe('ORBIT_S3_PUBLIC_ENDPOINT', () => {
   const endpoint = (value: string | undefined) => readConfig(s3PublicEndpointEnv, value === undefined ? {} : { ORBIT_S3_PUBLIC_ENDPOINT: value }).ORBIT_S3_PUBLIC_ENDPOINT;
@@ -20,20 +20,5 @@ describe('ORBIT_S3_PUBLIC_ENDPOINT', () => {
     }
     // Credentials in it are not echoed back.
     expect(() => endpoint('https://key:secret@s3.example.com')).toThrow(/got "https:\/\/\[redacted\]@s3\.example\.com"/);
-  });
-});
-
-describe('ORBIT_CORS_ORIGINS, read the same by the gateway and by provisioning', () => {
-  const origins = (value: string) => readConfig({ ORBIT_CORS_ORIGINS: corsOriginsEnv }, { ORBIT_CORS_ORIGINS: value }).ORBIT_CORS_ORIGINS;
-
-  it('reads origins as browsers send them and refuses what is not one, naming it', () => {
-    expect(origins('')).toEqual([]);
-    expect(origins('https://Portal.Example.com/, http://localhost:5173,https://a.example:443')).toEqual(['https://portal.example.com', 'http://localhost:5173', 'https://a.example']);
-    expect(origins('*')).toEqual(['*']);
-    expect(() => origins('https://portal.example.com/app')).toThrow(/"https:\/\/portal.example.com\/app" is not an origin/);
-    expect(() => origins('portal.example.com')).toThrow(/is not an origin/);
-    expect(() => origins('*,https://portal.example.com')).toThrow(/\* alone/);
-    // No wildcard inside an origin: it was taken as a host no browser sends, and never matched.
-    expect(() => origins('https://*.portal.example.com')).toThrow(/\* inside an origin is no wildcard/);
   });
 });

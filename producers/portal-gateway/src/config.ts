@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import {
-  bucketEnv, ConfigError, env, environmentEnv, environmentRegistryEnv, imageRegistryEnv, kafkaConnection, mysqlTarget, readCheckedConfig, readConfig, registryAllowlistEnv, runtimeEnv,
+  bucketEnv, ConfigError, corsOriginsEnv, env, environmentEnv, environmentRegistryEnv, imageRegistryEnv, kafkaConnection, mysqlTarget, readCheckedConfig, readConfig, registryAllowlistEnv, runtimeEnv,
   s3PublicEndpointEnv,
   type ConfigOf, type KafkaConnection, type MysqlTarget,
 } from '@orbit/lib';
 import { DEFAULT_ROLES_CLAIMS, DEFAULT_USERNAME_CLAIMS } from './auth.js';
-import { corsOriginsEnv } from './cors.js';
 import { S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from './part-plan.js';
 import { DEFAULT_STREAMED_UPLOAD_LIMITS } from './streamed-uploads.js';
 

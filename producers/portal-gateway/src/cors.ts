@@ -2,9 +2,6 @@ import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteMethods } from './route-methods.js';
 
-// ORBIT_CORS_ORIGINS is read by lib's corsOriginsEnv: `npm run provision` reads it the same way for the buckets' CORS.
-export { corsOriginsEnv } from '@orbit/lib';
-
 /** Headers a browser script may send besides the safelisted ones, and those it may read from an answer. */
 // A script revalidating what it holds sends If-None-Match and reads the ETag; one tracing its calls sends traceparent
 // (and tracestate) and its own X-Request-Id, and reads the one answered; a download's name is for the script
