@@ -466,7 +466,17 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       security: [{ bearer: [] }],
     },
   });
-  app.register(swaggerUi, { routePrefix: '/docs' });
+  app.register(swaggerUi, {
+    routePrefix: '/docs',
+    // swagger-ui sends /docs/static/index.html to /docs/ by rewriting the URL's end, which a trailing slash (taken by
+    // the router) or a query string keeps from matching: it redirected to itself for ever (found by a review).
+    uiHooks: {
+      onRequest: (request, reply, done) => {
+        if (request.routeOptions.url === '/docs/static/index.html') void reply.redirect('/docs/');
+        else done();
+      },
+    },
+  });
 
   // Alive, and which build (orbit_build_info's labels too): which of README's upgrade notes apply to this gateway.
   app.get('/healthz', { schema: { hide: true } }, async () => livenessAnswer());

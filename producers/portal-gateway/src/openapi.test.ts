@@ -682,6 +682,11 @@ describe('the OpenAPI document at /docs/json', async () => {
     }
     // The document is where it was, and a method a path does not take is still its 405.
     expect((await app.inject('/docs/json/')).statusCode).toBe(200);
+    // swagger-ui's own index.html redirect is to /docs/, never to itself.
+    for (const url of ['/docs/static/index.html', '/docs/static/index.html/', '/docs/static/index.html?x=1']) {
+      const moved = await app.inject(url);
+      expect([moved.statusCode, moved.headers['location']], url).toEqual([302, '/docs/']);
+    }
     const deleted = await app.inject({ method: 'DELETE', url: '/v1/images/', headers });
     expect([deleted.statusCode, deleted.headers['allow']]).toEqual([405, (await app.inject({ method: 'DELETE', url: '/v1/images', headers })).headers['allow']]);
   });
