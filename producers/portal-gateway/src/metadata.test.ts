@@ -207,6 +207,12 @@ describe('parseMetadata', () => {
     ]);
     const chartStyle = parseMetadata({ imageName: 'billing-api', version: '1.0.0' });
     expect(chartStyle.ok ? [] : chartStyle.problems).toEqual([{ field: 'imageVersion', message: 'is required (version was sent: did you mean imageVersion? unknown fields are kept as extra metadata)' }]);
+    // The field itself sent as null is not "another spelling" of it.
+    const nulls = parseMetadata({ imageName: null, imageVersion: null, tag: 'v1' });
+    expect(nulls.ok ? [] : nulls.problems).toEqual([
+      { field: 'imageName', message: 'is required, and was sent as null' },
+      { field: 'imageVersion', message: 'is required, and was sent as null (tag was sent too: did you mean imageVersion?)' },
+    ]);
     const nothing = parseMetadata({ port: 8080 });
     expect(nothing.ok ? [] : nothing.problems).toEqual([{ field: 'imageName', message: 'is required' }, { field: 'imageVersion', message: 'is required' }]);
     // Given but of the wrong type is no missing field.

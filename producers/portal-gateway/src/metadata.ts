@@ -154,7 +154,9 @@ const OTHER_SPELLINGS: Readonly<Record<string, readonly string[]>> = {
 function missingFieldMessage(path: readonly PropertyKey[], sent: Readonly<Record<string, unknown>>): string | undefined {
   const [field] = path;
   if (path.length !== 1 || typeof field !== 'string' || !Object.hasOwn(OTHER_SPELLINGS, field) || (sent[field] !== undefined && sent[field] !== null)) return undefined;
-  const meant = Object.keys(sent).find((key) => OTHER_SPELLINGS[field]?.includes(key.toLowerCase()) === true);
+  // Not the field itself sent as null: `{"imageName": null}` was answered "imageName was sent: did you mean imageName?".
+  const meant = Object.keys(sent).find((key) => key !== field && OTHER_SPELLINGS[field]?.includes(key.toLowerCase()) === true);
+  if (sent[field] === null) return meant === undefined ? 'is required, and was sent as null' : `is required, and was sent as null (${meant} was sent too: did you mean ${field}?)`;
   return meant === undefined ? 'is required' : `is required (${meant} was sent: did you mean ${field}? unknown fields are kept as extra metadata)`;
 }
 
