@@ -383,9 +383,11 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   // a code a client retries on, and the connection closed, so the retry goes to a new connection (another instance).
   let closing = false;
   app.addHook('preClose', async () => { closing = true; });
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', async (request, reply) => {
     if (!closing) return;
-    reply.header('connection', 'close').header('retry-after', String(CUT_RETRY_AFTER_SECONDS));
+    // Refused before the CORS plugin's hook runs (a plugin's hooks come after these): its headers are added here, or a
+    // portal's script saw only "Failed to fetch" and no code to retry on.
+    reply.header('connection', 'close').header('retry-after', String(CUT_RETRY_AFTER_SECONDS)).headers(browserOriginHeaders(deps.corsOrigins ?? [], request.headers.origin));
     throw new RequestRefusedError(503, 'ORBIT_ERR_SHUTTING_DOWN', 'this gateway is shutting down and takes no new requests; nothing was accepted: send it again');
   });
   allowBrowserOrigins(app, deps.corsOrigins ?? [], routeMethods);
