@@ -7,7 +7,7 @@ import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from './clien
 import { orbitProducer } from './client.js';
 import { processChunk } from './batch-processing.js';
 import { consumeLoopSettings, type ConsumeLoopOptions, type ConsumeLoopSettings } from './consume-loop-options.js';
-import type { ConsumerActivity } from './consumer-activity.js';
+import { activityNow, type ConsumerActivity } from './consumer-activity.js';
 import { createListenedConsumer, type ConsumerLifecycle } from './consumer-listeners.js';
 import { replacementReason, watchdogIntervalMs } from './consumer-watchdog.js';
 import { DetachedHandlers, type PartitionPass } from './detached-handlers.js';
@@ -248,7 +248,7 @@ export class ConsumeLoop<E> extends EventEmitter {
   }
 
   private watch(): void {
-    const stalledForMs = this.joined ? this.activity.stalledForMs(Date.now()) : undefined;
+    const stalledForMs = this.joined ? this.activity.stalledForMs(activityNow()) : undefined;
     const reason = replacementReason({ running: this.running, replacing: this.replacing !== undefined, stalledForMs, crashedForGood: this.crashedForGood });
     if (reason === undefined) return;
     this.replacing = this.replaceConsumer(reason, stalledForMs).finally(() => {
@@ -376,7 +376,7 @@ export class ConsumeLoop<E> extends EventEmitter {
           lastDone = done;
           this.emitEvent(CONSUMER_EVENTS.lag, { topic, partition, lag: lagAfter(batch.highWatermark, BigInt(done)) });
           // Asked, and answered by a `heartbeat` entry: a stall between the two names its step in the replacement's report.
-          activity.note('info', 'heartbeat asked', Date.now(), { topic, partition });
+          activity.note('info', 'heartbeat asked', activityNow(), { topic, partition });
           await heartbeat();
         }
         if (retryAt !== undefined) {
@@ -406,7 +406,7 @@ export class ConsumeLoop<E> extends EventEmitter {
     const made = this.committed.get(partitionKey(topic, partition));
     // A detached handler's message after these committed itself as it ended (its turn came while this batch ran on).
     if (made?.generation === this.generation && BigInt(made.next) > BigInt(next)) return;
-    activity.note('info', 'commit asked', Date.now(), { topic, partition, offset: next });
+    activity.note('info', 'commit asked', activityNow(), { topic, partition, offset: next });
     // Before the commit is sent: a batch of markers after this one checks it, and must not commit over this commit.
     this.committed.set(partitionKey(topic, partition), { generation: this.generation, next });
     await commit({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
@@ -421,7 +421,7 @@ export class ConsumeLoop<E> extends EventEmitter {
     try {
       return await processChunk(this.processor, topic, partition, chunk);
     } finally {
-      activity.handlerEnded(Date.now());
+      activity.handlerEnded(activityNow());
     }
   }
 
@@ -439,7 +439,7 @@ export class ConsumeLoop<E> extends EventEmitter {
     const attempt = (this.attempts.get(key) ?? 0) + 1;
     this.attempts.set(key, attempt);
     const delayMs = retryDelayMs(this.options.retryPolicy, attempt);
-    this.detached.backingOff(topic, partition, Date.now() + delayMs);
+    this.detached.backingOff(topic, partition, activityNow() + delayMs);
     const resume = pause();
     const timer = setTimeout(() => {
       this.resumeTimers.delete(timer);

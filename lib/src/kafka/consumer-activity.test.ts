@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { ConsumerActivity } from './consumer-activity.js';
+import { describe, expect, it, vi } from 'vitest';
+import { activityNow, ConsumerActivity } from './consumer-activity.js';
 
 const watch = (keep?: number): ConsumerActivity => new ConsumerActivity({ stallMs: 60_000, rejoinGraceMs: 90_000, ...(keep ? { keep } : {}) }, 0);
 
@@ -52,5 +52,21 @@ describe('ConsumerActivity', () => {
       { at: '1970-01-01T00:00:02.000Z', what: 'c', detail: { index: 2 } },
       { at: '1970-01-01T00:00:03.000Z', what: 'd', detail: { index: 3 } },
     ]);
+  });
+});
+
+describe('activityNow', () => {
+  it('goes on from the process start, whatever the wall clock is stepped to meanwhile (a step forward replaced a live consumer)', () => {
+    const before = activityNow();
+    const stepped = vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 3_600_000);
+    try {
+      const after = activityNow();
+      expect(after - before).toBeGreaterThanOrEqual(0);
+      expect(after - before).toBeLessThan(1_000);
+    } finally {
+      stepped.mockRestore();
+    }
+    // Still a time of day for the stall report's entries.
+    expect(Math.abs(activityNow() - Date.now())).toBeLessThan(60_000);
   });
 });

@@ -76,3 +76,12 @@ export class ConsumerActivity {
     return [...this.entries];
   }
 }
+
+/**
+ * The time activity is noted and judged by: milliseconds since the epoch as the process saw it at start, carried on by
+ * a monotonic clock. The wall clock (Date.now) steps when time sync corrects it at boot, and a step forward of a
+ * minute had the watchdog take a live consumer for one stalled and replace it, and a partition's backoff end move.
+ */
+export function activityNow(): number {
+  return performance.timeOrigin + performance.now();
+}

@@ -6,7 +6,7 @@
 import type { Logger } from '../logger.js';
 import type { Consumer } from './client.js';
 import { REBALANCE_TIMEOUT_MS, type ConsumeLoopOptions, type ConsumeLoopSettings } from './consume-loop-options.js';
-import { ConsumerActivity } from './consumer-activity.js';
+import { activityNow, ConsumerActivity } from './consumer-activity.js';
 import { kafkaFailureCode } from './failure-code.js';
 import { CONSUMER_EVENTS, type ConsumerAssignedPayload, type ConsumerEventPayloads } from './instrumentation.js';
 
@@ -36,7 +36,7 @@ export function createListenedConsumer(options: ConsumerOptions, settings: Consu
     ...(options.maxWaitTimeMs !== undefined ? { maxWaitTimeInMs: options.maxWaitTimeMs } : {}),
     ...(options.maxBytesPerPartition !== undefined ? { maxBytesPerPartition: options.maxBytesPerPartition, maxBytes: Math.max(10 * 1024 ** 2, 4 * options.maxBytesPerPartition) } : {}),
   });
-  const activity = new ConsumerActivity({ stallMs: settings.stallMs, rejoinGraceMs: REBALANCE_TIMEOUT_MS }, Date.now());
+  const activity = new ConsumerActivity({ stallMs: settings.stallMs, rejoinGraceMs: REBALANCE_TIMEOUT_MS }, activityNow());
   listenToLifecycle(consumer, activity, lifecycle);
   recordActivity(consumer, activity);
   return [consumer, activity];
@@ -45,11 +45,11 @@ export function createListenedConsumer(options: ConsumerOptions, settings: Consu
 function listenToLifecycle(consumer: Consumer, activity: ConsumerActivity, lifecycle: ConsumerLifecycle): void {
   const events = consumer.events;
   consumer.on(events.GROUP_JOIN, ({ payload }) => {
-    activity.note('joined', 'group joined', Date.now(), { memberId: payload.memberId, durationMs: payload.duration });
+    activity.note('joined', 'group joined', activityNow(), { memberId: payload.memberId, durationMs: payload.duration });
     if (lifecycle.isCurrent(consumer)) lifecycle.joined(payload.memberAssignment, payload.memberId);
   });
   consumer.on(events.CRASH, ({ payload }) => {
-    activity.note('info', 'crashed', Date.now(), { error: String(payload.error), restart: payload.restart });
+    activity.note('info', 'crashed', activityNow(), { error: String(payload.error), restart: payload.restart });
     if (!lifecycle.isCurrent(consumer)) return;
     lifecycle.crashed(payload.restart);
     const code = kafkaFailureCode(payload.error);
@@ -60,7 +60,7 @@ function listenToLifecycle(consumer: Consumer, activity: ConsumerActivity, lifec
     lifecycle.emitEvent(CONSUMER_EVENTS.crash, { error: payload.error, restart: payload.restart });
   });
   consumer.on(events.REBALANCING, () => {
-    activity.note('rejoin', 'rebalancing', Date.now());
+    activity.note('rejoin', 'rebalancing', activityNow());
     if (lifecycle.isCurrent(consumer)) lifecycle.rebalancing();
   });
 }
@@ -68,13 +68,13 @@ function listenToLifecycle(consumer: Consumer, activity: ConsumerActivity, lifec
 /** Events that only show the consumer is alive (or where it stopped), for the watchdog and the replacement's report. */
 function recordActivity(consumer: Consumer, activity: ConsumerActivity): void {
   const events = consumer.events;
-  consumer.on(events.FETCH_START, () => activity.note('progress', 'fetch started', Date.now()));
-  consumer.on(events.FETCH, ({ payload }) => activity.note('progress', 'fetch returned', Date.now(), { durationMs: payload.duration }));
-  consumer.on(events.START_BATCH_PROCESS, ({ payload }) => activity.note('progress', 'batch started', Date.now(), { topic: payload.topic, partition: payload.partition, firstOffset: payload.firstOffset }));
-  consumer.on(events.END_BATCH_PROCESS, ({ payload }) => activity.note('progress', 'batch ended', Date.now(), { topic: payload.topic, partition: payload.partition, durationMs: payload.duration }));
-  consumer.on(events.HEARTBEAT, () => activity.note('info', 'heartbeat', Date.now()));
-  consumer.on(events.COMMIT_OFFSETS, () => activity.note('info', 'offsets committed', Date.now()));
-  consumer.on(events.REQUEST, ({ payload }) => activity.note('info', 'request answered', Date.now(), { api: payload.apiName, broker: payload.broker, durationMs: payload.duration, pendingMs: payload.pendingDuration }));
-  consumer.on(events.REQUEST_TIMEOUT, ({ payload }) => activity.note('info', 'request timed out', Date.now(), { api: payload.apiName, broker: payload.broker }));
-  consumer.on(events.REQUEST_QUEUE_SIZE, ({ payload }) => activity.note('info', 'requests queued', Date.now(), { broker: payload.broker, queueSize: payload.queueSize }));
+  consumer.on(events.FETCH_START, () => activity.note('progress', 'fetch started', activityNow()));
+  consumer.on(events.FETCH, ({ payload }) => activity.note('progress', 'fetch returned', activityNow(), { durationMs: payload.duration }));
+  consumer.on(events.START_BATCH_PROCESS, ({ payload }) => activity.note('progress', 'batch started', activityNow(), { topic: payload.topic, partition: payload.partition, firstOffset: payload.firstOffset }));
+  consumer.on(events.END_BATCH_PROCESS, ({ payload }) => activity.note('progress', 'batch ended', activityNow(), { topic: payload.topic, partition: payload.partition, durationMs: payload.duration }));
+  consumer.on(events.HEARTBEAT, () => activity.note('info', 'heartbeat', activityNow()));
+  consumer.on(events.COMMIT_OFFSETS, () => activity.note('info', 'offsets committed', activityNow()));
+  consumer.on(events.REQUEST, ({ payload }) => activity.note('info', 'request answered', activityNow(), { api: payload.apiName, broker: payload.broker, durationMs: payload.duration, pendingMs: payload.pendingDuration }));
+  consumer.on(events.REQUEST_TIMEOUT, ({ payload }) => activity.note('info', 'request timed out', activityNow(), { api: payload.apiName, broker: payload.broker }));
+  consumer.on(events.REQUEST_QUEUE_SIZE, ({ payload }) => activity.note('info', 'requests queued', activityNow(), { broker: payload.broker, queueSize: payload.queueSize }));
 }

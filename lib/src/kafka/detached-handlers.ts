@@ -8,7 +8,7 @@
  */
 import type { Logger } from '../logger.js';
 import type { KafkaMessage } from './client.js';
-import type { ConsumerActivity } from './consumer-activity.js';
+import { activityNow, type ConsumerActivity } from './consumer-activity.js';
 import type { StepOutcome } from './message-processing.js';
 import { offsetAfter, partitionKey } from './partition-offsets.js';
 
@@ -200,7 +200,7 @@ export class DetachedHandlers {
     }
     const fetchedIn = this.host.generation();
     activity.handlerStarted();
-    const running = this.host.processOne(topic, partition, message).finally(() => activity.handlerEnded(Date.now()));
+    const running = this.host.processOne(topic, partition, message).finally(() => activity.handlerEnded(activityNow()));
     const inPass: Promise<unknown> = running.catch(() => undefined).finally(() => this.inPass.delete(inPass));
     this.inPass.add(inPass);
     if (this.stopping) return this.inTurn(pass, ahead, await running, message.offset, previous);
@@ -263,7 +263,7 @@ export class DetachedHandlers {
 
   private wake(ahead: PartitionAhead): void {
     clearTimeout(ahead.timer);
-    if (Date.now() < ahead.backoffUntil) return;
+    if (activityNow() < ahead.backoffUntil) return;
     const { resume } = ahead;
     ahead.resume = undefined;
     resume?.();
