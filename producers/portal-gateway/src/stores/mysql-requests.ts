@@ -14,7 +14,8 @@ import { admitReferenceUpload, lockReferenceCounts, makeReferenceCountRows, refe
  * projection would hand an existing name a second one). A new name whose
  * chart name another of the owner's names holds (holdsChartName) is refused
  * (ChartNameTaken): the owner's Helm repository could serve only one of the
- * two. One that has it but holds nothing gives it up (freeUnheld).
+ * two. One that has it but holds nothing gives it up (freeUnheld). A name with
+ * no row whose image ViewPort has is given its row back first (restoredName).
  */
 export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> = async () => undefined): ImageNames {
   const known = async (owner: string, imageName: string): Promise<string | undefined> => {
@@ -73,8 +74,39 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
       await connection.execute('DELETE FROM image_names WHERE user_login = ? AND image_name = ?', [owner, String(row['image_name'])]);
     });
   };
+  /**
+   * The UID of the owner's stored image of this name, as ViewPort keeps it (wp_image_uid: the projector writes the
+   * owner and name its ImageStored carried, compared as image_names compares them, utf8mb4_bin), given back to a name
+   * that has no row: a partial restore of MySQL loses image_names rows that the projector's gap re-read then projects
+   * again, and only viewport:rebuild refilled them, so the name's next upload got a second UID and became a second
+   * image of the same name (a disaster-recovery review). Written as a first upload writes a name (INSERT IGNORE, the
+   * name's primary key decides), so two uploads looking at once agree on one UID, whichever of them wrote it. Were a
+   * name ever given two UIDs, the older keeps it, as a rebuild gives it back. Another of the owner's names that has
+   * its chart name and holds nothing gives it up (freeUnheld); one that holds it keeps it, and this name is given
+   * back without one, as a rebuild gives names back (the image is stored: a second UID would not make it less so).
+   * Undefined when ViewPort has no image of the name, or the row could not be written (its UID has another name's row).
+   */
+  const restoredName = async (owner: string, imageName: string): Promise<string | undefined> => {
+    const [stored] = await pool.execute<RowDataPacket[]>(
+      'SELECT image_uid, created_at FROM wp_image_uid WHERE user_login = ? AND image_name = ? ORDER BY created_at, image_uid LIMIT 1', [owner, imageName]);
+    const image = stored[0];
+    if (image === undefined) return undefined;
+    const imageUID = String(image['image_uid']);
+    const chartName = chartNameOf(imageName, imageUID);
+    await freeUnheld(owner, imageName, chartName);
+    const give = 'INSERT IGNORE INTO image_names (user_login, image_name, image_uid, chart_name, created_at) VALUES (?, ?, ?, ?, ?)';
+    await pool.execute(give, [owner, imageName, imageUID, chartName, image['created_at']]);
+    const given = await known(owner, imageName);
+    if (given !== undefined) return given;
+    // Refused by the chart name's key: another name holds it.
+    await pool.execute(give, [owner, imageName, imageUID, null, image['created_at']]);
+    return known(owner, imageName);
+  };
+  /** The name's UID from its row, or from ViewPort's record of its image (restoredName). */
+  const recorded = async (owner: string, imageName: string): Promise<string | undefined> =>
+    (await known(owner, imageName)) ?? restoredName(owner, imageName);
   const uidMade = async (owner: string, imageName: string): Promise<{ readonly imageUID: string; readonly made: boolean }> => {
-    const existing = await known(owner, imageName);
+    const existing = await recorded(owner, imageName);
     if (existing !== undefined) return { imageUID: existing, made: false };
     await beforeNewName();
     await fillChartNames(owner);
@@ -91,7 +123,8 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
   };
   return {
     async peek(owner, imageName) {
-      const existing = await known(owner, imageName);
+      // A name given back from ViewPort's record assigns no new UID: it is the one its stored image has.
+      const existing = await recorded(owner, imageName);
       if (existing !== undefined) return existing;
       await beforeNewName();
       await fillChartNames(owner);
