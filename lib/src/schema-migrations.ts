@@ -31,6 +31,7 @@ export const BUNDLED_MIGRATIONS: readonly string[] = [
   '0018_reference_upload_limits.sql',
   '0019_reference_upload_registries.sql',
   '0020_viewport_owner_marks.sql',
+  '0021_gateway_outbox_lease.sql',
 ];
 
 /** The version of a migration file: its four leading digits, as schema_migrations records it. */

@@ -1,14 +1,38 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { childSpan, createLogger, createMysqlPool, StoreUnavailableError, withAnswerDeadline, type EventEnvelope, type Logger } from '@orbit/lib';
+import { childSpan, createLogger, createMysqlPool, databaseOf, StoreUnavailableError, withAnswerDeadline, type EventEnvelope, type Logger } from '@orbit/lib';
 import { sampleEvents } from '@orbit/schemas';
-import type { RowDataPacket } from 'mysql2/promise';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { quietLogger, testConfig } from '../../../../test/helpers/index.js';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadMigrations, migrate } from '../../../../deploy/local/src/provision/migrations.js';
+import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
 import { mysqlCommandOutbox, PUBLISH_WAIT_MS } from './mysql-outbox.js';
 
-const pool = createMysqlPool(testConfig.MYSQL_URL, 2);
-afterAll(async () => { await pool.end(); });
+/**
+ * A database of the file's own (the stack's user may create `<database>_…`), migrated as this checkout's migrations
+ * have it: the outbox's table has the columns this build's sweep reads before the shared database is provisioned,
+ * and the stack's own gateway, which sweeps the shared one, never publishes a row of these tests to the real Kafka.
+ * Migrated to 0020 first, given a row as a gateway of then wrote it, then to the rest.
+ */
+const database = `${databaseOf(testConfig.MYSQL_URL)}_gwoutbox_${uniqueSuffix()}`;
+const url = new URL(testConfig.MYSQL_URL);
+url.pathname = `/${database}`;
+const pool = createMysqlPool(url.toString(), 2);
+/** A command an older gateway left in the outbox (no lease column yet), long enough ago for any sweep. */
+const fromOlderGateway = sampleEvents(undefined, `req-${randomUUID()}`)['orbit.upload.requested'];
+beforeAll(async () => {
+  const migrations = loadMigrations();
+  await migrate({ url: url.toString() }, migrations.filter((migration) => migration.version <= '0020'));
+  await pool.query("INSERT INTO gateway_outbox (topic, payload, traceparent, created_at) VALUES ('orbit.upload.requested', ?, NULL, UTC_TIMESTAMP(3) - INTERVAL 1 HOUR)",
+    [JSON.stringify(fromOlderGateway)]);
+  await migrate({ url: url.toString() }, migrations);
+}, 60_000);
+afterAll(async () => {
+  await pool.end();
+  const admin = createMysqlPool(testConfig.MYSQL_URL, 1);
+  await admin.query(`DROP DATABASE IF EXISTS \`${database}\``);
+  await admin.end();
+});
 
 async function kept(eventId: string): Promise<number> {
   const [rows] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM gateway_outbox WHERE payload LIKE ?', [`%${eventId}%`]);
@@ -26,6 +50,115 @@ function keptLines(): { logger: Logger; lines: Record<string, unknown>[] } {
   const destination = new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>); done(); } });
   return { logger: createLogger({ service: 'test', level: 'info', destination }), lines };
 }
+
+/**
+ * `pool`, for one gateway replica: the statements it runs, and `die()`, after which every one fails as with MySQL gone,
+ * as a gateway that died no longer writes (its send may still be trying, somewhere).
+ */
+function replicaPool(): { pool: Pool; statements: string[]; die: () => void } {
+  const statements: string[] = [];
+  let dead = false;
+  const lost = () => Promise.reject(Object.assign(new Error('Connection lost: The server closed the connection.'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true }));
+  const replica = new Proxy(pool, {
+    get(target, key, receiver) {
+      if (key !== 'execute') return Reflect.get(target, key, receiver) as unknown;
+      return (sql: string, values?: unknown) => {
+        statements.push(sql);
+        return dead ? lost() : target.execute(sql, values as never);
+      };
+    },
+  });
+  return { pool: replica, statements, die: () => { dead = true; } };
+}
+
+const until = async (what: () => Promise<boolean>, withinMs: number): Promise<boolean> => {
+  for (const started = Date.now(); Date.now() - started < withinMs; await new Promise((resolve) => setTimeout(resolve, 100))) if (await what()) return true;
+  return false;
+};
+
+describe('the gateway command outbox of two gateway replicas (multi-replica review: a command sent twice, the stale copy after a later one of its image)', () => {
+  // The sweep's minute, shortened; a lease runs as long, renewed every third of it.
+  const SETTLE_SECONDS = 2;
+  const WAIT_MS = 200;
+  const sweptBy = (outbox: ReturnType<typeof mysqlCommandOutbox>, published: readonly EventEnvelope[], eventId: string) =>
+    until(async () => { await outbox.sweep(); return published.some((sent) => sent.eventId === eventId); }, 10_000);
+
+  it('sweeps a command an older gateway left (written before the lease column) as before', async () => {
+    const published: EventEnvelope[] = [];
+    const outbox = mysqlCommandOutbox(pool, { publish: async (_topic, sent) => { published.push(sent); } }, quietLogger, SETTLE_SECONDS);
+    expect(await sweptBy(outbox, published, fromOlderGateway.eventId)).toBe(true);
+    expect(await kept(fromOlderGateway.eventId)).toBe(0);
+  }, 30_000);
+
+  it('another replica\'s sweep leaves a command whose send is still trying, and the commands behind it, until that replica is gone and its lease ran out', async () => {
+    const kafkaOfA = silentKafka();
+    const a = replicaPool();
+    const logOfA = keptLines();
+    const replicaA = mysqlCommandOutbox(a.pool, kafkaOfA, logOfA.logger, SETTLE_SECONDS, WAIT_MS);
+    const published: EventEnvelope[] = [];
+    const replicaB = mysqlCommandOutbox(pool, { publish: async (_topic, sent) => { published.push(sent); } }, quietLogger, SETTLE_SECONDS, WAIT_MS);
+    const first = sampleEvents(undefined, `req-${randomUUID()}`)['orbit.upload.requested'];
+    const second = { ...sampleEvents(undefined, `req-${randomUUID()}`)['orbit.upload.requested'], imageUID: first.imageUID };
+    try {
+      // A accepts the first command; its Kafka send does not end (a silent broker: kafkajs tries for minutes).
+      await replicaA.send('orbit.upload.requested', first, childSpan(undefined));
+      expect(kafkaOfA.calls()).toBe(1);
+      // Another command of the image, left to the sweep (B's broker refused it a moment): behind the first, in order.
+      await mysqlCommandOutbox(pool, { publish: async () => { throw new StoreUnavailableError('kafka', 'broker restarting'); } }, quietLogger, SETTLE_SECONDS, WAIT_MS)
+        .send('orbit.upload.requested', second, childSpan(undefined));
+      // Past the settle time, twice over: the lease first written would have run out; A renews it.
+      for (const waitMs of [SETTLE_SECONDS * 1000 + 500, SETTLE_SECONDS * 1000]) {
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        expect(await replicaB.sweep()).toBe(0);
+        expect(await replicaA.sweep()).toBe(0);
+      }
+      expect(published.map((sent) => sent.eventId)).toEqual([]);
+      expect(await kept(first.eventId)).toBe(1);
+      expect(await kept(second.eventId)).toBe(1);
+      // A dies, its send never ended: once the lease runs out, B's sweep sends both, in order.
+      a.die();
+      expect(await sweptBy(replicaB, published, second.eventId)).toBe(true);
+      expect(published.map((sent) => sent.eventId)).toEqual([first.eventId, second.eventId]);
+      expect(await kept(first.eventId)).toBe(0);
+      expect(await kept(second.eventId)).toBe(0);
+      expect(logOfA.lines.filter((line) => line['eventId'] === first.eventId).map((line) => line['msg'])).toContain(
+        'could not renew the outbox lease of a command whose send is still trying; once it runs out another gateway\'s sweep may send it again');
+    } finally {
+      kafkaOfA.answer(false);
+      for (const event of [first, second]) await pool.query('DELETE FROM gateway_outbox WHERE payload LIKE ?', [`%${event.eventId}%`]);
+    }
+  }, 60_000);
+
+  it('a send that ends without Kafka gives its row to the sweep at once; a send Kafka confirms in time writes no lease', async () => {
+    const kafkaOfA = silentKafka();
+    const a = replicaPool();
+    const replicaA = mysqlCommandOutbox(a.pool, kafkaOfA, quietLogger, SETTLE_SECONDS, WAIT_MS);
+    const published: EventEnvelope[] = [];
+    const replicaB = mysqlCommandOutbox(pool, { publish: async (_topic, sent) => { published.push(sent); } }, quietLogger, SETTLE_SECONDS, WAIT_MS);
+    const slow = sampleEvents(undefined, `req-${randomUUID()}`)['orbit.upload.requested'];
+    try {
+      await replicaA.send('orbit.upload.requested', slow, childSpan(undefined));
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_SECONDS * 1000 + 500));
+      expect(await replicaB.sweep()).toBe(0);
+      // Kafka gives up on it (kafkajs' retries spent): its lease goes with the send, not a settle time later.
+      kafkaOfA.answer(false);
+      expect(await until(async () => {
+        const [rows] = await pool.query<RowDataPacket[]>('SELECT sending_until FROM gateway_outbox WHERE payload LIKE ?', [`%${slow.eventId}%`]);
+        return rows[0]?.['sending_until'] === null;
+      }, 2_000)).toBe(true);
+      expect(await replicaB.sweep()).toBe(1);
+      expect(published.map((sent) => sent.eventId)).toEqual([slow.eventId]);
+    } finally {
+      await pool.query('DELETE FROM gateway_outbox WHERE payload LIKE ?', [`%${slow.eventId}%`]);
+    }
+    // The normal send: published within the wait, its row deleted, and nothing else said to MySQL.
+    const fast = replicaPool();
+    await mysqlCommandOutbox(fast.pool, { publish: async () => undefined }, quietLogger, SETTLE_SECONDS, WAIT_MS)
+      .send('orbit.upload.requested', sampleEvents(undefined, `req-${randomUUID()}`)['orbit.upload.requested'], childSpan(undefined));
+    await new Promise((resolve) => setTimeout(resolve, WAIT_MS * 2));
+    expect(fast.statements.map((sql) => sql.split(' ')[0])).toEqual(['DELETE']);
+  }, 60_000);
+});
 
 describe('the gateway command outbox against MariaDB', () => {
   it('logs each command it publishes, at once or by the sweep, with its pid, correlationId and imageUID, as every service logs a message', async () => {
@@ -168,10 +301,9 @@ async function timed(work: Promise<unknown>, withinMs: number): Promise<number |
 
 describe('the gateway command outbox while Kafka does not answer (SRE review: uploads unanswered past 90 s, then 503 naming MySQL)', () => {
   // As the gateway's pool: MySQL's answers bounded (ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS, shortened), which a lock wait ran into.
-  const gatewayPool = withAnswerDeadline(createMysqlPool(testConfig.MYSQL_URL, 6), 4_000);
+  const gatewayPool = withAnswerDeadline(createMysqlPool(url.toString(), 6), 4_000);
   afterAll(async () => { await gatewayPool.end(); });
-  // Every command a test here writes is deleted after it, passed or not: the stack's own gateway sweeps this table, and
-  // would publish to the real Kafka a row left behind for a minute.
+  // Every command a test here writes is deleted after it, passed or not: a later test's sweep would publish a row left behind.
   const written: string[] = [];
   const newEvent = () => {
     const event = sampleEvents(undefined, `req-${randomUUID()}`)['orbit.upload.requested'];

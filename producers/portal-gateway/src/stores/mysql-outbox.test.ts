@@ -3,10 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { quietLogger } from '../../../../test/helpers/index.js';
 import { mysqlCommandOutbox } from './mysql-outbox.js';
 
-/** The outbox's table as a fake pool: its rows by id, a named lock, deletes. Only what the sweep and release say. */
+/**
+ * The outbox's table as a fake pool: its rows by id, a named lock, deletes, leases (never running out here). Only what
+ * the sweep and release say.
+ */
 function fakeOutboxTable(rows: readonly { id: number; topic: string; payload: string; traceparent: null }[]): Pool {
-  const table = new Map(rows.map((row) => [row.id, row]));
-  const remove = async (_sql: string, [id]: number[]) => { table.delete(Number(id)); return [{}]; };
+  const table = new Map(rows.map((row) => [row.id, { ...row, leased: 0 }]));
+  const execute = async (sql: string, values: number[]) => {
+    const id = Number(values[values.length - 1]);
+    if (sql.startsWith('DELETE FROM gateway_outbox')) table.delete(id);
+    else if (sql.startsWith('UPDATE gateway_outbox SET sending_until')) { const row = table.get(id); if (row) row.leased = sql.includes('NULL') ? 0 : 1; }
+    else throw new Error(`unexpected statement: ${sql}`);
+    return [{}];
+  };
   const connection = {
     query: async (sql: string) => {
       if (sql.includes('GET_LOCK')) return [[{ taken: 1 }]];
@@ -14,9 +23,9 @@ function fakeOutboxTable(rows: readonly { id: number; topic: string; payload: st
       if (sql.startsWith('SELECT id, topic')) return [[...table.values()].sort((left, right) => left.id - right.id)];
       throw new Error(`unexpected statement: ${sql}`);
     },
-    execute: remove, release: () => undefined, destroy: () => undefined,
+    execute, release: () => undefined, destroy: () => undefined,
   };
-  return { getConnection: async () => connection, execute: remove } as unknown as Pool;
+  return { getConnection: async () => connection, execute } as unknown as Pool;
 }
 
 const envelope = (id: number) => ({ eventId: `e${id}`, pid: `p${id}`, correlationId: `c${id}`, imageUID: 'img-X', occurredAt: 0 });
@@ -40,6 +49,19 @@ describe('the gateway outbox sweep', () => {
     letFirstGo();
     await new Promise((resolve) => setTimeout(resolve, 20));
     await outbox.sweep();
+    expect(onKafka).toEqual(['e1', 'e2']);
+  });
+
+  it('stops at a row another gateway\'s send still holds (its lease runs), keeping the rows behind it for a later sweep', async () => {
+    const rows = [1, 2].map((id) => ({ id, topic: 't', payload: JSON.stringify(envelope(id)), traceparent: null as null }));
+    const pool = fakeOutboxTable(rows);
+    // Another replica's release leases row 1 (as holdLease does), then its send ends without Kafka and gives it up.
+    await pool.execute('UPDATE gateway_outbox SET sending_until = UTC_TIMESTAMP(3) + INTERVAL ? SECOND WHERE id = ?', [60, 1]);
+    const onKafka: string[] = [];
+    const outbox = mysqlCommandOutbox(pool, { publish: async (_topic: string, event: { eventId: string }) => { onKafka.push(event.eventId); } } as never, quietLogger, 60, 10);
+    expect(await outbox.sweep()).toBe(0);
+    await pool.execute('UPDATE gateway_outbox SET sending_until = NULL WHERE id = ?', [1]);
+    expect(await outbox.sweep()).toBe(2);
     expect(onKafka).toEqual(['e1', 'e2']);
   });
 });

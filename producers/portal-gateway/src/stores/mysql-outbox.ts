@@ -64,8 +64,17 @@ export const PUBLISH_WAIT_MS = 2_000;
  */
 const SWEEPER_LOCK = "CONCAT('orbit-gateway-outbox-', LEFT(SHA2(DATABASE(), 256), 40))";
 
+/**
+ * How many times per `settleSeconds` a send outlasting the request's wait renews its row's lease (each to `settleSeconds`
+ * from then): two renewals may fail (MySQL away a moment) before another gateway's sweep may take the row.
+ */
+const LEASE_RENEWALS_PER_SETTLE = 3;
+
 export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, 'publish'>, logger: Logger, settleSeconds = 60, publishWaitMs = PUBLISH_WAIT_MS): CommandOutbox {
-  /** Rows whose own send (release) is still trying: the sweep leaves them to it, however old they are by now. */
+  /**
+   * Rows whose own send (release) is still trying: this gateway's sweep leaves them to it, however old they are by now.
+   * Other gateways' sweeps know of them by the row's lease (holdLease).
+   */
   const releasing = new Set<number>();
   const publishRow = async (topic: string, payload: string, traceparent: string | null): Promise<EventEnvelope> => {
     const event = JSON.parse(payload) as EventEnvelope;
@@ -88,20 +97,55 @@ export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, '
     const [row] = await connection.execute<ResultSetHeader>('INSERT INTO gateway_outbox (topic, payload, traceparent, created_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3))', [topic, payload, traceparent]);
     return { id: row.insertId, topic, eventId: event.eventId, trail: trailOf(event), payload, traceparent };
   };
-  /** Publishes the command, then deletes its row; never fails: a command not published stays for the sweep. */
-  const publishAndClear = async (command: RecordedCommand): Promise<void> => {
+  /**
+   * Publishes the command, then deletes its row; never fails: a command not published stays for the sweep. Whether its
+   * row is gone.
+   */
+  const publishAndClear = async (command: RecordedCommand): Promise<boolean> => {
     try {
       await publishRow(command.topic, command.payload, command.traceparent);
     } catch (error) {
       logger.warn({ err: error, ...command.trail, topic: command.topic, eventId: command.eventId }, 'command kept in the outbox; the sweep will publish it');
-      return;
+      return false;
     }
     // The request's first line in the logs: the gateway's hop, as each consumer logs the message it handled.
     logger.info({ ...command.trail, topic: command.topic, eventId: command.eventId }, 'command published');
     // Published and committed: the request is accepted whatever happens now. A row left behind here
     // (MySQL gone a moment after the commit) is sent once more by the sweep; consumers take a repeat.
-    await pool.execute('DELETE FROM gateway_outbox WHERE id = ?', [command.id]).catch((error: unknown) => {
+    return pool.execute('DELETE FROM gateway_outbox WHERE id = ?', [command.id]).then(() => true, (error: unknown) => {
       logger.warn({ err: error, ...command.trail, topic: command.topic, eventId: command.eventId }, 'published command left in the outbox; the sweep will send it again');
+      return false;
+    });
+  };
+  /**
+   * Holds the command's row (its lease, `sending_until`) while its send, which outlasted the request's wait, goes on:
+   * every gateway's sweep stops there (sweepRows), as this one's stops at a row in `releasing`. Renewed to
+   * `settleSeconds` from now every third of that, on MySQL's clock (every gateway's sweep compares with the same
+   * clock); a gateway that died renews no more, and the sweep takes its row once the lease runs out. A renewal that
+   * fails (MySQL away) is said and the send goes on: the lease may run out, and another sweep send the row again (a
+   * repeat, as before the lease). A send that ended without clearing its row gives up the lease at once, for the
+   * sweep. Only sends slower than the wait come here: the normal one costs no statement.
+   */
+  const holdLease = async (command: RecordedCommand, sending: Promise<boolean>): Promise<void> => {
+    if (settleSeconds <= 0) return; // the sweep takes every row at once: no lease would hold one
+    const ended = new AbortController();
+    let cleared = false;
+    void sending.then((gone) => { cleared = gone; ended.abort(); });
+    const about = { ...command.trail, topic: command.topic, eventId: command.eventId };
+    let leased = false;
+    while (!ended.signal.aborted) {
+      try {
+        await pool.execute('UPDATE gateway_outbox SET sending_until = UTC_TIMESTAMP(3) + INTERVAL ? SECOND WHERE id = ?', [settleSeconds, command.id]);
+        leased = true;
+      } catch (error) {
+        logger.warn({ err: error, ...about, settleSeconds },
+          'could not renew the outbox lease of a command whose send is still trying; once it runs out another gateway\'s sweep may send it again');
+      }
+      await sleep(settleSeconds * 1000 / LEASE_RENEWALS_PER_SETTLE, undefined, { signal: ended.signal, ref: false }).catch(() => undefined);
+    }
+    if (!leased || cleared) return;
+    await pool.execute('UPDATE gateway_outbox SET sending_until = NULL WHERE id = ?', [command.id]).catch((error: unknown) => {
+      logger.warn({ err: error, ...about }, 'could not give up the outbox lease of a command its send left behind; the sweep sends it once the lease runs out');
     });
   };
   const release: CommandOutbox['release'] = async (command) => {
@@ -116,27 +160,31 @@ export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, '
     // cannot deliver is published by the sweep once Kafka is back. The request reads `accepted` until then.
     logger.warn({ ...command.trail, topic: command.topic, eventId: command.eventId, waitedMs: publishWaitMs },
       'Kafka has not confirmed the command yet; the request is accepted and its command stays in the outbox until it is published');
+    void holdLease(command, sending);
   };
   /**
-   * Publishes, outside any transaction, the rows no send is still trying (older than any send under way: the producer
-   * gives up well within a minute; and not one this gateway's release still has), each deleted once Kafka took it. The
-   * read takes no lock: the sweep used to publish inside a `FOR UPDATE` transaction, whose scan (no index on
+   * Publishes, outside any transaction, the rows no send is still trying (older than `settleSeconds`; not one this
+   * gateway's release still has, nor one whose lease another gateway's release holds: holdLease), each deleted once
+   * Kafka took it. The read takes no lock: the sweep used to publish inside a `FOR UPDATE` transaction, whose scan (no index on
    * created_at, REPEATABLE READ) locked every row and the gap after the last, where every new request's command goes,
    * so with Kafka away each new request's INSERT waited for the sweep's publish and was answered 503 "MySQL is
-   * unavailable" after the 10 s answer deadline (an SRE review). Only the named lock keeps two sweeps apart; a row
-   * sent twice all the same (a gateway's send still trying past the minute, a sweep whose DELETE failed) is a repeat,
-   * which every consumer bears (at least once, docs/architecture.md "Delivery").
+   * unavailable" after the 10 s answer deadline (an SRE review). The named lock keeps two sweeps apart; a row sent
+   * twice all the same (its lease not renewed while MySQL was away, a sweep whose DELETE failed) is a repeat, which
+   * every consumer bears (at least once, docs/architecture.md "Delivery"). A row an older gateway wrote, without a
+   * lease (NULL), is taken as before.
    */
   const sweepRows = async (connection: PoolConnection): Promise<number> => {
     const [rows] = await connection.query<RowDataPacket[]>(
-      'SELECT id, topic, payload, traceparent FROM gateway_outbox WHERE created_at < UTC_TIMESTAMP(3) - INTERVAL ? SECOND ORDER BY id LIMIT 200',
+      `SELECT id, topic, payload, traceparent, COALESCE(sending_until > UTC_TIMESTAMP(3), 0) AS leased
+       FROM gateway_outbox WHERE created_at < UTC_TIMESTAMP(3) - INTERVAL ? SECOND ORDER BY id LIMIT 200`,
       [settleSeconds]);
     let sent = 0;
     for (const row of rows) {
       const id = Number(row['id']);
-      // Its own send is still trying: the rows after it wait for the next sweep, in order (found by a reread: skipping
-      // it published a later command of the same image first).
-      if (releasing.has(id)) break;
+      // Its own send is still trying, here or in another gateway (its lease runs): the rows after it wait for the next
+      // sweep, in order (found by a reread: skipping it published a later command of the same image first; and by a
+      // multi-replica review: another gateway's sweep sent it again, after a later command of the image).
+      if (releasing.has(id) || Number(row['leased']) === 1) break;
       try {
         const event = await publishRow(String(row['topic']), String(row['payload']), row['traceparent'] === null ? null : String(row['traceparent']));
         logger.info({ ...trailOf(event), topic: row['topic'], eventId: event.eventId }, 'command published by the outbox sweep');
