@@ -14,7 +14,17 @@ const ERROR_TOPICS: ReadonlySet<string> = new Set([TOPICS.imageRejected, TOPICS.
 /** DynamoDB's BatchWriteItem limit. */
 const BATCH_WRITE_LIMIT = 25;
 
-function writesOf(deps: EventLoggerDeps, message: ConsumedMessage<EventEnvelope>): { table: string; row: EventLogRow }[] {
+/** One row to put, and the table it goes to. */
+export interface EventLogWrite {
+  readonly table: string;
+  readonly row: EventLogRow;
+}
+
+/**
+ * The rows one message stands for, each with its table: the live handlers and `events:refill` both write these, so a
+ * refilled row has the key the live one had.
+ */
+export function writesOf(deps: EventLoggerDeps, message: Pick<ConsumedMessage<EventEnvelope>, 'event' | 'topic' | 'partition' | 'offset'>): EventLogWrite[] {
   // The error log's row is the message's own: it expires with it.
   const rows = eventLogRows(message.event, message, new Date(), deps.retentionDays);
   const logged = rows.map((row) => ({ table: deps.eventLogTable, row }));
@@ -36,19 +46,21 @@ export function eventLoggerHandler(deps: EventLoggerDeps) {
 
 /** The batched form: BatchWriteItem in groups of 25, re-sending what DynamoDB left unprocessed. */
 export function eventLoggerBatchHandler(deps: EventLoggerDeps) {
-  return async (messages: readonly ConsumedMessage<EventEnvelope>[]): Promise<void> => {
-    const writes = messages.flatMap((message) => writesOf(deps, message));
-    for (let start = 0; start < writes.length; start += BATCH_WRITE_LIMIT) {
-      let pending: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> = {};
-      for (const { table, row } of writes.slice(start, start + BATCH_WRITE_LIMIT)) {
-        (pending[table] ??= []).push({ PutRequest: { Item: { ...row } } });
-      }
-      for (let attempt = 0; Object.keys(pending).length > 0; attempt++) {
-        if (attempt === 8) throw new StoreUnavailableError('dynamodb', 'BatchWriteItem kept leaving items unprocessed');
-        if (attempt > 0) await abortableSleep(50 * 2 ** attempt);
-        const answer = await deps.dynamo.send(new BatchWriteCommand({ RequestItems: pending }));
-        pending = (answer.UnprocessedItems ?? {}) as typeof pending;
-      }
+  return (messages: readonly ConsumedMessage<EventEnvelope>[]): Promise<void> => writeRows(deps, messages.flatMap((message) => writesOf(deps, message)));
+}
+
+/** Puts `writes` with BatchWriteItem in groups of 25, re-sending what DynamoDB left unprocessed. */
+export async function writeRows(deps: Pick<EventLoggerDeps, 'dynamo'>, writes: readonly EventLogWrite[]): Promise<void> {
+  for (let start = 0; start < writes.length; start += BATCH_WRITE_LIMIT) {
+    let pending: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> = {};
+    for (const { table, row } of writes.slice(start, start + BATCH_WRITE_LIMIT)) {
+      (pending[table] ??= []).push({ PutRequest: { Item: { ...row } } });
     }
-  };
+    for (let attempt = 0; Object.keys(pending).length > 0; attempt++) {
+      if (attempt === 8) throw new StoreUnavailableError('dynamodb', 'BatchWriteItem kept leaving items unprocessed');
+      if (attempt > 0) await abortableSleep(50 * 2 ** attempt);
+      const answer = await deps.dynamo.send(new BatchWriteCommand({ RequestItems: pending }));
+      pending = (answer.UnprocessedItems ?? {}) as typeof pending;
+    }
+  }
 }

@@ -23,6 +23,8 @@ export function serviceAcls(principals: readonly string[]): AclEntry[] {
     ...[AclOperationTypes.READ, AclOperationTypes.DESCRIBE].map((operation) => allow(principal, AclResourceTypes.GROUP, '*', ResourcePatternTypes.LITERAL, operation)),
     // A rebuild deletes the group it replayed with (refused, it was left behind for the broker's offset expiry).
     allow(principal, AclResourceTypes.GROUP, 'viewport-rebuild-', ResourcePatternTypes.PREFIXED, AclOperationTypes.DELETE),
+    // events:refill deletes the throwaway groups it read with (refused, they are left for the broker to drop: they hold no offsets).
+    allow(principal, AclResourceTypes.GROUP, 'orbit-events-refill-', ResourcePatternTypes.PREFIXED, AclOperationTypes.DELETE),
     allow(principal, AclResourceTypes.CLUSTER, 'kafka-cluster', ResourcePatternTypes.LITERAL, AclOperationTypes.IDEMPOTENT_WRITE),
     // dlq:redrive sends each lot of letters with its progress record in one transaction, under the id of the DLQ's re-drive.
     ...[AclOperationTypes.WRITE, AclOperationTypes.DESCRIBE].map((operation) => allow(principal, AclResourceTypes.TRANSACTIONAL_ID, `${REDRIVE_GROUP}.`, ResourcePatternTypes.PREFIXED, operation)),

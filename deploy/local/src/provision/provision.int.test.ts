@@ -40,11 +40,11 @@ describe('provisioning against the real stack', () => {
     try {
       const first = await provisionAcls(admin, serviceAcls([principal]));
       const second = await provisionAcls(admin, serviceAcls([principal]));
-      expect([first.map((step) => step.action), second.map((step) => step.action)]).toEqual([Array(10).fill('created'), Array(10).fill('found')]);
+      expect([first.map((step) => step.action), second.map((step) => step.action)]).toEqual([Array(11).fill('created'), Array(11).fill('found')]);
       const granted = await admin.describeAcls({ resourceType: AclResourceTypes.ANY, resourcePatternType: ResourcePatternTypes.ANY, principal, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY });
       expect(granted.resources.flatMap((resource) => resource.acls.map(() => `${resource.resourceType}:${resource.resourceName}`)).sort()).toEqual([
         `${AclResourceTypes.TOPIC}:orbit.`, `${AclResourceTypes.TOPIC}:orbit.`, `${AclResourceTypes.TOPIC}:orbit.`, `${AclResourceTypes.TOPIC}:orbit.`,
-        `${AclResourceTypes.GROUP}:*`, `${AclResourceTypes.GROUP}:*`, `${AclResourceTypes.GROUP}:viewport-rebuild-`, `${AclResourceTypes.CLUSTER}:kafka-cluster`,
+        `${AclResourceTypes.GROUP}:*`, `${AclResourceTypes.GROUP}:*`, `${AclResourceTypes.GROUP}:viewport-rebuild-`, `${AclResourceTypes.GROUP}:orbit-events-refill-`, `${AclResourceTypes.CLUSTER}:kafka-cluster`,
         `${AclResourceTypes.TRANSACTIONAL_ID}:orbit-dlq-redrive.`, `${AclResourceTypes.TRANSACTIONAL_ID}:orbit-dlq-redrive.`,
       ].sort());
       await admin.deleteAcls({ filters: [{ resourceType: AclResourceTypes.ANY, resourcePatternType: ResourcePatternTypes.ANY, principal, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY }] });
