@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { ConfigError, deterministicUuid, entryOfPid, envelopeFor, errorCodeOf, inTransaction, isRetriable, SeekRequest, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher, type MessagePosition } from '@orbit/lib';
 import { failRequestOnDeadLetter, type ImageStored, type OrbitEvent, type ViewportUpdated } from '@orbit/schemas';
-import { describeReplaced, HistoryReplacedError } from './history.js';
+import { describeReplaced, gapLostToRetention, HistoryReplacedError, HistoryTruncatedLiveError } from './history.js';
 import { markApplied, nextExpectedOffset, passSwapGate, ProjectionLostError, type Position } from './offsets.js';
 import { drainOutbox, enqueueUpdates } from './outbox.js';
 import { imagesToLookUp, planProjection, textGivenByImage, requestsEnded, requestsToLookUp, versionGuid, versionsToLookUp, type FinishedRequest, type ProjectionResult } from './plan.js';
@@ -33,6 +33,13 @@ export interface ProjectorDeps {
    * Without it (a shadow, a test) such messages are taken for applied ones, as before.
    */
   readonly highWatermark?: (topic: string, partition: number) => Promise<bigint>;
+  /**
+   * A partition's low watermark (its log start offset), asked when a live call opens with a gap after what the
+   * projection has applied: a gap starting below it is records removed (retention, deleteRecords), which may have
+   * held events, so the partition is held (HistoryTruncatedLiveError) instead of passed over. Without it (a shadow,
+   * a test) such a gap is passed over once proven, as before.
+   */
+  readonly lowWatermark?: (topic: string, partition: number) => Promise<bigint>;
 }
 
 /**
@@ -108,6 +115,26 @@ class BelowApplied extends Error {
 /** The replaced partitions already said at error level, per projection database and `group/topic/partition`, with the offset said. */
 const replacedSaid = new WeakMap<Pool, Map<string, bigint>>();
 
+/**
+ * Thrown inside the projection's transaction (rolling it back) when a live call opens with a gap after what the
+ * projection has applied: the partition's start is asked of Kafka outside the transaction, then the call goes again
+ * (the gap is above it: a transaction's marker, aborted records) or the partition is held (HistoryTruncatedLiveError).
+ */
+class GapAtStart extends Error {
+  constructor(readonly expected: bigint) {
+    super(`the call opens with a gap after applied offset ${expected}`);
+  }
+}
+
+/** The truncated partitions already said at error level, per projection database and `group/topic/partition`, with the low watermark said. */
+const truncatedSaid = new WeakMap<Pool, Map<string, bigint>>();
+
+/** What was asked of Kafka already for this call: its end (BelowApplied) and its start (GapAtStart). */
+interface BrokerAsked {
+  readonly end: boolean;
+  readonly start: boolean;
+}
+
 /** Thrown inside the projection's transaction (rolling it back) when a message is not the one expected and no gap is proven. */
 class GapUnproven extends SeekRequest {
   constructor(readonly expected: bigint, readonly met: bigint, where: string) {
@@ -135,6 +162,9 @@ class GapUnproven extends SeekRequest {
  * when the partition was re-read from the expected offset. Anything else
  * (the database behind what the group committed) re-reads the partition from
  * the expected offset, so a message the database never saw is never skipped.
+ * A gap a live call opens with is first checked against the partition's log
+ * start (lowWatermark): one starting below it is records removed, which may
+ * have held events, and the partition is held (ORBIT_ERR_HISTORY_TRUNCATED).
  */
 export function projectorBatchHandler(deps: ProjectorDeps) {
   return projectorCalls(deps, false);
@@ -148,7 +178,9 @@ function projectorCalls(deps: ProjectorDeps, seeks: boolean) {
   seeksAsked.set(deps.pool, asked);
   const said = replacedSaid.get(deps.pool) ?? new Map<string, bigint>();
   replacedSaid.set(deps.pool, said);
-  const { highWatermark } = deps;
+  const truncated = truncatedSaid.get(deps.pool) ?? new Map<string, bigint>();
+  truncatedSaid.set(deps.pool, truncated);
+  const { highWatermark, lowWatermark } = deps;
   return async (messages: readonly ConsumedMessage<OrbitEvent>[]): Promise<void> => {
     const first = messages[0];
     if (!first) return;
@@ -160,11 +192,11 @@ function projectorCalls(deps: ProjectorDeps, seeks: boolean) {
     asked.delete(key);
     const reRead = before && Date.now() - before.at < SEEK_PROOF_MS ? before : undefined;
     // No gap locks on the guid index: batches of different partitions insert side by side without deadlocking.
-    const project = (endChecked: boolean) => inTransaction(deps.pool, async (connection) => {
+    const project = (broker: BrokerAsked) => inTransaction(deps.pool, async (connection) => {
       // A shadow has no gate: the rebuild that writes it is the one holding the live tables' gate.
       if (!deps.shadow) await passSwapGate(connection);
       const expected = await nextExpectedOffset(connection, position, { replayFromStart: deps.shadow === true });
-      if (!endChecked && !deps.shadow && highWatermark && BigInt(first.offset) < expected) throw new BelowApplied(expected);
+      if (!broker.end && !deps.shadow && highWatermark && BigInt(first.offset) < expected) throw new BelowApplied(expected);
       const fresh: ConsumedMessage<OrbitEvent>[] = [];
       let next = expected;
       let previous: bigint | undefined;
@@ -172,9 +204,12 @@ function projectorCalls(deps: ProjectorDeps, seeks: boolean) {
         const offset = BigInt(message.offset);
         if (offset >= next) {
           if (offset !== next) {
+            // Only a gap the call opens with can start below the partition's log start: a message delivered before it
+            // in the call is at or above that start. Asked of Kafka only then, which is rare (a restore, a re-read).
+            if (index === 0 && !broker.start && !deps.shadow && lowWatermark) throw new GapAtStart(next);
             const proven = previous === next - 1n || (index === 0 && reRead?.expected === next && reRead.met === offset);
             if (!proven) throw new GapUnproven(next, offset, where);
-            message.log.info({ passedOver: `${next}..${offset - 1n}` }, 'offsets before this message hold no event (a transaction\'s marker, aborted records, or records removed by retention): passed over');
+            message.log.info({ passedOver: `${next}..${offset - 1n}` }, 'offsets before this message hold no event (a transaction\'s marker, aborted records): passed over');
           }
           fresh.push(message);
           next = offset + 1n;
@@ -197,12 +232,25 @@ function projectorCalls(deps: ProjectorDeps, seeks: boolean) {
       }
       return { ...planned, ended: announce && deps.onRequestsEnded ? requestsEnded(planned.plan, planned.applied, finished, states.acceptedAt) : [] };
     }, { isolation: 'READ COMMITTED' });
-    const outcome = await project(false).catch(async (error: unknown) => {
+    const projectAsking = (broker: BrokerAsked): ReturnType<typeof project> => project(broker).catch(async (error: unknown) => {
+      if (error instanceof GapAtStart && lowWatermark) {
+        // Records removed before what ViewPort expects (a restore older than the topic's retention) may have held
+        // events: passed over, they would be missing from ViewPort for good, with nothing but an info line to say so.
+        const low = await lowWatermark(first.topic, first.partition);
+        if (!gapLostToRetention(error.expected, low)) return projectAsking({ ...broker, start: true });
+        const held = new HistoryTruncatedLiveError(where, low, error.expected);
+        // Said once at error per low watermark (an operator must act; the loop's retries say it at warn).
+        if (truncated.get(key) !== low) {
+          truncated.set(key, low);
+          first.log.error({ err: held, code: held.code, lowWatermark: low.toString(), expected: error.expected.toString() }, 'lifecycle topic history truncated before what ViewPort expects: holding the partition');
+        }
+        throw held;
+      }
       if (!(error instanceof BelowApplied) || !highWatermark) throw error;
       // Redelivered after a crash (or a rebuild's swap) the partition reaches past what was applied; a topic created
       // again ends before it, and its first events would be dropped as applied ones with lag 0.
       const high = await highWatermark(first.topic, first.partition);
-      if (high >= error.expected) return project(true);
+      if (high >= error.expected) return projectAsking({ ...broker, end: true });
       const replaced = new HistoryReplacedError(describeReplaced([{ at: where, high, applied: error.expected }]), 'projecting');
       // Said once at error (an operator must act; the loop's retries say it at warn), and again should it change.
       if (said.get(key) !== high) {
@@ -210,7 +258,8 @@ function projectorCalls(deps: ProjectorDeps, seeks: boolean) {
         first.log.error({ err: replaced, code: replaced.code, highWatermark: high.toString(), appliedUpTo: error.expected.toString() }, 'lifecycle topic history replaced: holding the partition');
       }
       throw replaced;
-    }).catch(async (error: unknown) => {
+    });
+    const outcome = await projectAsking({ end: false, start: false }).catch(async (error: unknown) => {
       // Only a message handled alone has its partition re-read (the loop takes a batch's seek as a failure and
       // hands its messages over one by one): what a batch saw first proves nothing about a fetch from elsewhere.
       if (!(error instanceof GapUnproven) || !seeks) throw error;

@@ -23,6 +23,26 @@ export class HistoryReplacedError extends OrbitError {
 }
 
 /**
+ * A live partition's next event to project is gone: ViewPort expects an offset below the partition's log start (its
+ * low watermark), the records between removed by retention or deleteRecords, most likely after ViewPort was restored
+ * from a backup older than the topic's retention. Whether they held events or only a transaction's markers cannot be
+ * told any more, and passing over them would leave whatever they projected missing without a trace, so the partition
+ * is held (retriable: it goes on by itself once the topic is restored, or an operator accepts the loss).
+ */
+export class HistoryTruncatedLiveError extends OrbitError {
+  constructor(readonly at: string, readonly low: bigint, readonly expected: bigint) {
+    super('ORBIT_ERR_HISTORY_TRUNCATED',
+      `events are gone from ${at}: ViewPort expects offset ${expected} next but the partition starts at offset ${low} (retention or deleted records, ` +
+      'e.g. after ViewPort was restored from a backup older than the topic\'s retention). The partition is held, nothing of it is projected or skipped; ' +
+      `restore the topic (or a newer ViewPort backup), or accept the loss of offsets ${expected}..${low - 1n} by setting the partition's next_offset in viewport_applied_offsets to ${low} (docs/errors.md)`,
+      { retriable: true });
+  }
+}
+
+/** Whether a gap opening at `expected` (the offset ViewPort expects next) starts below the partition's log start `low`: records removed, not markers. */
+export const gapLostToRetention = (expected: bigint, low: bigint): boolean => expected < low;
+
+/**
  * A lifecycle topic is compacted (its cleanup.policy is not `delete` alone): the broker drops every event but an
  * image's last from the middle of the log, with its start offset still 0, so a replay would swap in a projection
  * without the earlier versions.
@@ -69,13 +89,20 @@ export async function compactedTopics(admin: Pick<ReturnType<Kafka['admin']>, 'd
   });
 }
 
-/** Reads a partition's high watermark (the offset after its last record) for the live projector; `close` lets its admin go. */
+/**
+ * Reads a partition's high watermark (the offset after its last record) for the live projector, and with `low` its low
+ * watermark (the log start offset); `close` lets its admin go.
+ */
 export interface HighWatermarks {
   (topic: string, partition: number): Promise<bigint>;
+  low(topic: string, partition: number): Promise<bigint>;
   close(): Promise<void>;
 }
 
-/** One admin connection, made on the first question: the projector asks only when a batch starts below what it has applied. */
+/**
+ * One admin connection, made on the first question: the projector asks only when a batch starts below what it has
+ * applied (the high watermark), or opens with a gap after what it has applied (the low one).
+ */
 export function kafkaHighWatermarks(kafka: Kafka): HighWatermarks {
   let admin: Promise<ReturnType<Kafka['admin']>> | undefined;
   const connected = (): Promise<ReturnType<Kafka['admin']>> => {
@@ -89,11 +116,12 @@ export function kafkaHighWatermarks(kafka: Kafka): HighWatermarks {
     });
     return admin;
   };
-  const ask = async (topic: string, partition: number): Promise<bigint> => {
+  const ask = async (topic: string, partition: number, end: 'high' | 'low'): Promise<bigint> => {
     const offsets = await (await connected()).fetchTopicOffsets(topic);
-    return BigInt(offsets.find((entry) => entry.partition === partition)?.high ?? '0');
+    return BigInt(offsets.find((entry) => entry.partition === partition)?.[end] ?? '0');
   };
-  return Object.assign(ask, {
+  return Object.assign((topic: string, partition: number) => ask(topic, partition, 'high'), {
+    low: (topic: string, partition: number) => ask(topic, partition, 'low'),
     close: async () => {
       const made = admin;
       admin = undefined;

@@ -60,7 +60,8 @@ runMain(() => {
         (error: unknown) => logger.warn({ err: error }, 'could not write the search copy of older posts; they are searched by their text as sent'),
       );
       onRequestsEnded = requestMetrics(metrics);
-      // Asked only when a batch starts below what ViewPort has applied: a recreated topic is held, not skipped (history.ts).
+      // Asked only when a batch starts below what ViewPort has applied (a recreated topic), or opens with a gap after it
+      // (records removed by retention): either is held, not skipped (history.ts).
       highWatermark = kafkaHighWatermarks(kafka);
       // One at a time: a sweep waiting out a Kafka outage must not be joined every OUTBOX_SWEEP_MS by another on the pool.
       const sweepOnce = oneAtATime(() => drainOutbox(created, publisher, logger));
@@ -81,11 +82,11 @@ runMain(() => {
       pruner = setInterval(() => {
         pruneSentOutbox(created).catch((error: unknown) => logger.warn({ err: error }, 'outbox prune failed; will try again'));
       }, OUTBOX_PRUNE_MS);
-      return waitingWhileSchemaBehind(created, projectorHandler({ pool: created, groupId: GROUP, publisher, onRequestsEnded, highWatermark }));
+      return waitingWhileSchemaBehind(created, projectorHandler({ pool: created, groupId: GROUP, publisher, onRequestsEnded, highWatermark, lowWatermark: highWatermark.low }));
     },
     createBatchHandler: ({ publisher }) => {
       if (!pool || !onRequestsEnded || !highWatermark) throw new TypeError('the handler creates the pool, the metrics and the watermark reader first');
-      return waitingWhileSchemaBehind(pool, projectorBatchHandler({ pool, groupId: GROUP, publisher, onRequestsEnded, highWatermark }));
+      return waitingWhileSchemaBehind(pool, projectorBatchHandler({ pool, groupId: GROUP, publisher, onRequestsEnded, highWatermark, lowWatermark: highWatermark.low }));
     },
     // Gating, as the gateway's mysql and mysql-schema (see DependencyCheck): the projector writes nothing else. Shown in
     // /readyz with a reason safe to show (the driver's words, with hosts and accounts, are logged) and as

@@ -7,6 +7,7 @@ import { quietLogger, testConfig, uniqueSuffix, waitFor } from '../../../test/he
 import { privateLifecycleTopics, type PrivateTopics } from '../../../test/helpers/lifecycle-topics.js';
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
 import { passDeadLetters, passOtherGroupsRedrives, projectorBatchHandler, projectorHandler } from './handle.js';
+import { kafkaHighWatermarks } from './history.js';
 import { rebuildProjection } from './rebuild.js';
 
 /**
@@ -25,7 +26,10 @@ beforeAll(async () => {
   viewport = await privateViewport('txn');
 });
 
+const cleanups: (() => Promise<void>)[] = [];
+
 afterAll(async () => {
+  for (const cleanup of cleanups) await cleanup();
   await viewport.drop();
 });
 
@@ -80,7 +84,10 @@ function countingSeeks(): { logger: Logger; seeks: () => number } {
 }
 
 function projectorLoop(topic: string, groupId: string, logger: Logger, on: PrivateTopics = copies): ConsumeLoop<OrbitEvent> {
-  const deps = { pool: viewport.pool, groupId, publisher: { publish: async () => undefined } };
+  // As main.ts wires it: a gap a call opens with is checked against the log start, and these (markers) are above it.
+  const watermarks = kafkaHighWatermarks(on.kafka);
+  cleanups.push(() => watermarks.close());
+  const deps = { pool: viewport.pool, groupId, publisher: { publish: async () => undefined }, lowWatermark: (name: string, partition: number) => watermarks.low(on.named(name), partition) };
   const hookDeps = { ...deps, lifecycleTopicOf: on.lifecycleTopicOf };
   return new ConsumeLoop<OrbitEvent>({
     kafka: on.kafka, groupId, topics: [topic], logger, retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 500 }), maxWaitTimeMs: 200,
