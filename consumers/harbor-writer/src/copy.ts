@@ -85,15 +85,82 @@ const preconditionFailed = (error: unknown): boolean =>
   (error as { name?: string }).name === 'PreconditionFailed' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412;
 
 /**
- * The SHA-256 the object is known to have: the server's full-object checksum,
- * else the one recorded in `orbit-sha256` when the object was written. An
- * object carries that metadata only once its copy was complete and checked
- * (a multipart copy appears whole or not at all), so it is as good an answer
- * for "is this copy already done?" as the server's own checksum.
+ * The SHA-256 the object claims to have: the server's full-object checksum,
+ * else the one written into its `orbit-sha256` metadata. Metadata is a claim,
+ * never a proof: anyone who may write the object may write it too (a
+ * same-size overwrite labelled with the validated SHA-256 was adopted as the
+ * copy, found by a review). What proves a copy: holdsValidated, provenCopyOf.
  */
 export const knownSha256 = (object: StoredObject): string | null => object.sha256 ?? object.metadata['orbit-sha256'] ?? null;
 
-/** An object already in place that a redelivered request can keep instead of copying again. */
+/**
+ * Metadata of a transfer's copy naming the S3 version of the source it was
+ * copied from: with the request id and the ETag, how a redelivery that lost
+ * the version id it wrote recognises its own copy (provenCopyOf).
+ */
+export const COPIED_FROM_VERSION = 'orbit-copied-from-version';
+
+/** What an object must be shown to hold: the bytes whose SHA-256 was validated. */
+export interface ValidatedBytes {
+  readonly sha256: string;
+  /** The S3 version Orbit wrote (and checked) of this object, as the image metadata table records it; null when none is. */
+  readonly recordedVersionId: string | null;
+}
+
+/**
+ * Whether S3 itself shows that `object` holds the validated bytes: its own
+ * full-object SHA-256 says so, or, where it keeps none (a multipart copy,
+ * S3_CHECKSUMS=off), it is the very version Orbit recorded (Orbit never
+ * replaces a version, so that version still holds what was checked when it
+ * was written). An object without a version in a store that computes no
+ * checksum proves nothing either way: there only its `orbit-sha256` claim is
+ * left (and the ETag pin of the copy, serverSideCopy).
+ */
+export function holdsValidated(object: StoredObject, expected: ValidatedBytes): boolean {
+  if (object.sha256 !== null) return object.sha256 === expected.sha256;
+  if (object.versionId === null) return object.metadata['orbit-sha256'] === expected.sha256;
+  return object.versionId === expected.recordedVersionId;
+}
+
+/** Why holdsValidated said no, for a message: what S3 shows of the object. */
+export function unprovenBecause(object: StoredObject, expected: ValidatedBytes): string {
+  if (object.sha256 !== null || object.versionId === null) return `SHA-256 ${knownSha256(object) ?? 'unknown'}`;
+  return `version ${object.versionId} (${expected.recordedVersionId ? `not ${expected.recordedVersionId}, the one Orbit recorded` : 'Orbit recorded none'}) with no SHA-256 of S3's own, only the claim ${object.metadata['orbit-sha256'] ?? 'of none'} in its metadata`;
+}
+
+/** The copy a transfer makes: from which source version (with the ETag its HEAD saw), for which request. */
+export interface CopyMadeBy {
+  readonly requestId: string;
+  readonly source: { readonly versionId: string | null; readonly etag: string | null };
+}
+
+/**
+ * An object already in place that a redelivered request can keep instead of
+ * copying again: the size of the validated bytes, and holdsValidated, or it
+ * is this request's own copy whose version id was never recorded (the
+ * consumer died between the copy and recordTransferLocation) and for which S3
+ * keeps no SHA-256 (a multipart copy). HEAD does not say what an object was
+ * copied from (`x-amz-copy-source-version-id` comes only with the CopyObject
+ * answer, lost with the process), so the copy names its request and source
+ * version in metadata; metadata can be forged, so S3's ETag must equal the
+ * source version's too: an MD5 (of the whole, or of each part in the same
+ * 512 MiB layout every Orbit copy uses, which the store's copy into
+ * Development follows as well) that other bytes do not reach. Where it
+ * differs anyway (another layout, SSE-KMS) the request only copies again.
+ */
+export function provenCopyOf(object: StoredObject | undefined, expected: ValidatedBytes & { readonly sizeBytes: number; readonly madeBy?: CopyMadeBy }): boolean {
+  if (object === undefined || object.size !== expected.sizeBytes) return false;
+  if (holdsValidated(object, expected)) return true;
+  const madeBy = expected.madeBy;
+  return object.sha256 === null && object.versionId !== null && madeBy !== undefined && madeBy.source.versionId !== null && madeBy.source.etag !== null
+    && object.etag === madeBy.source.etag && object.metadata['orbit-transfer-request-id'] === madeBy.requestId && object.metadata[COPIED_FROM_VERSION] === madeBy.source.versionId;
+}
+
+/**
+ * An object already in place that a redelivered store request can keep
+ * instead of copying again, by its claim (knownSha256) and size. The store
+ * step's own; a transfer's copy is held to provenCopyOf.
+ */
 export const holdsCopyOf = (object: StoredObject | undefined, expected: { sha256: string; sizeBytes: number }): boolean =>
   object !== undefined && knownSha256(object) === expected.sha256 && object.size === expected.sizeBytes;
 

@@ -115,15 +115,19 @@ describe('redriveEvent', () => {
  * no Staging: its copies, its metadata row and its chart rows as the pipeline
  * left them. `rowsWithoutSource` drops promotedFrom, as rows written before it was kept.
  */
-function promotedWithoutStaging(options: { rowsWithoutSource?: boolean; productionCopy?: boolean } = {}) {
+function promotedWithoutStaging(options: { rowsWithoutSource?: boolean; productionCopy?: boolean | 'forged' } = {}) {
   const uid = 'U'.repeat(60);
   const key = `${uid}-v1-0-00.tar`;
   const buckets: Record<EnvironmentName, string> = { Development: 'dev', Testing: 'test', Staging: 'stage', Production: 'prod' };
-  const copies = new Map([['dev', 'd1'], ['test', 't1'], ...(options.productionCopy === false ? [] : [['prod', 'p1'] as const])]);
+  // 'forged': Production's latest version is p2, not the p1 Orbit recorded, put there out of band (no SHA-256 of S3's own) with
+  // the validated SHA-256 in its `orbit-sha256`, and the chart row points at it: what a re-drive that adopted it left.
+  const forged = options.productionCopy === 'forged';
+  const copies = new Map([['dev', 'd1'], ['test', 't1'], ...(options.productionCopy === false ? [] : [['prod', forged ? 'p2' : 'p1'] as const])]);
   const s3 = {
     send: async (command: HeadObjectCommand) => {
       const versionId = copies.get(String(command.input.Bucket));
       if (!versionId) throw Object.assign(new Error('NotFound'), { name: 'NotFound' });
+      if (versionId === 'p2') return { ChecksumCRC32: 'AAAAAA==', ChecksumType: 'FULL_OBJECT', ContentLength: 10, VersionId: versionId, ETag: '"p2"', Metadata: { 'orbit-sha256': sha } };
       return { ChecksumSHA256: Buffer.from(sha, 'hex').toString('base64'), ChecksumType: 'FULL_OBJECT', ContentLength: 10, VersionId: versionId, ETag: `"${versionId}"`, Metadata: {} };
     },
   } as unknown as S3Client;
@@ -166,6 +170,16 @@ describe('where a transfer came from', () => {
     expect(finding?.problems).toEqual([`prod/${'U'.repeat(60)}-v1-0-00.tar is missing`]);
     // Re-driven as it was made: from Testing.
     expect(finding && isRepairable(finding) && redriveEvent(finding.transfer)).toMatchObject({ sourceEnvironment: 'Testing', targetEnvironment: 'Production' });
+  });
+
+  it('holds a target to what S3 shows, not to its orbit-sha256 metadata: an overwrite so labelled, not the recorded version, needs repair', async () => {
+    const { deps, pool } = promotedWithoutStaging({ productionCopy: 'forged' });
+    const [transfer] = await transfersToCheck(pool, ['Development', 'Testing', 'Production']);
+    const [finding] = await findBrokenTransfers([transfer!], deps);
+    expect(finding?.problems).toEqual([
+      `prod/${'U'.repeat(60)}-v1-0-00.tar has version p2 (not p1, the one Orbit recorded) with no SHA-256 of S3's own, only the claim ${sha} in its metadata, its Testing twin ${sha}`,
+    ]);
+    expect(finding && isRepairable(finding)).toBe(true);
   });
 
   it('falls back to the chain for a row that records none, and says so when the chain cannot tell either', async () => {

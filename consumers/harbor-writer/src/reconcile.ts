@@ -6,7 +6,7 @@ import { createMysqlConnection, earlierOwnerPathsOf, envelopeFor, helmChartNameO
 import type { TransferRequested } from '@orbit/schemas';
 import type { Pool, RowDataPacket, SslOptions } from 'mysql2/promise';
 import pLimit from 'p-limit';
-import { knownSha256, storedSha256, type StoredObject } from './copy.js';
+import { holdsValidated, storedSha256, unprovenBecause } from './copy.js';
 import { storedRecordOf, validatedSource } from './validated-source.js';
 import { storedKeyOf } from './store-image.js';
 
@@ -114,8 +114,6 @@ export async function unknownImages(pool: Pool, imageUIDs: readonly string[]): P
   const known = new Set(rows.map((row) => String(row['image_uid'])));
   return imageUIDs.filter((uid) => !known.has(uid));
 }
-
-const shaOf = (object: StoredObject | undefined): string | null => (object ? knownSha256(object) : null);
 
 /**
  * The fields promoteChart (chart-generator, promote.ts) writes for the target
@@ -280,7 +278,12 @@ export async function checkTransfer(transfer: TransferRecord, deps: ReconcileDep
     repairable = false;
   }
   if (!target) problems.push(`${bucket.target}/${key} is missing`);
-  else if (sourceSha !== null && shaOf(target) !== sourceSha) problems.push(`${bucket.target}/${key} has SHA-256 ${shaOf(target) ?? 'unknown'}, its ${sourceEnvironment} twin ${sourceSha}`);
+  else if (sourceSha !== null) {
+    // Held to what S3 shows, as a transfer holds it (holdsValidated): a same-size overwrite labelled `orbit-sha256` with the
+    // validated SHA-256 passed here, and once a re-drive had adopted it, nothing ever said it was not the image.
+    const expected = { sha256: sourceSha, recordedVersionId: record?.versionIn(transfer.target) ?? null };
+    if (!holdsValidated(target, expected)) problems.push(`${bucket.target}/${key} has ${unprovenBecause(target, expected)}, its ${sourceEnvironment} twin ${sourceSha}`);
+  }
   if (!targetRow) problems.push(`the chart ${helmChartName} is missing from ${targetTable}`);
   else if (sourceRow && target) {
     const differences = chartRowDifferences(sourceRow, targetRow, {

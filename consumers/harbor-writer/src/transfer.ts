@@ -2,7 +2,7 @@ import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { envelopeFor, type EnvironmentName, type Logger, parseEnvironmentName, refusedByStore } from '@orbit/lib';
 import type { ImageCopied, PipelineFailed, TransferRequested } from '@orbit/schemas';
-import { copyMismatch, holdsCopyOf, isRefusal, orRefusal, serverSideCopy, SourceChangedError, storedSha256, type CopyLimits } from './copy.js';
+import { COPIED_FROM_VERSION, copyMismatch, isRefusal, orRefusal, provenCopyOf, serverSideCopy, SourceChangedError, storedSha256, type CopyLimits } from './copy.js';
 import { storedKeyOf } from './store-image.js';
 import { storedRecordOf, validatedSource } from './validated-source.js';
 
@@ -52,7 +52,8 @@ export function transferFailed(event: TransferRequested, reasonCode: string, mes
  * source is the copy that holds the bytes that were validated (see
  * validatedSource), and the checksum the server computes for the copy must
  * equal theirs. A redelivered request finds the verified copy in place and
- * only re-announces it, so no object is ever copied twice.
+ * only re-announces it, so no object is ever copied twice; an object in the
+ * target that S3 does not show to be that copy (provenCopyOf) is copied over.
  */
 export async function transferImage(event: TransferRequested, deps: TransferDeps, log: Logger): Promise<TransferOutcome> {
   const failed = (reasonCode: string, message: string): TransferOutcome => transferFailed(event, reasonCode, message);
@@ -75,12 +76,18 @@ export async function transferImage(event: TransferRequested, deps: TransferDeps
   if (found.replaced) log.warn({ bucket: source.bucket, key, latestVersionId: latest?.versionId ?? null, copiedVersionId: original.versionId }, 'the source was replaced after it was stored; copying the version that was validated');
 
   let versionId = existing?.versionId ?? null;
-  if (!holdsCopyOf(existing, { sha256: expected, sizeBytes: original.size })) {
+  // Kept only where S3 shows it holds the validated bytes (or it is this request's own copy, see provenCopyOf): a
+  // same-size overwrite labelled `orbit-sha256` was adopted, recorded and promoted under the validated SHA-256.
+  const proof = { sha256: expected, sizeBytes: original.size, recordedVersionId: record?.versionIn(targetEnvironment) ?? null, madeBy: { requestId: event.requestId, source: original } };
+  if (!provenCopyOf(existing, proof)) {
+    if (existing) log.warn({ bucket: target.bucket, key, versionId: existing.versionId, recordedVersionId: proof.recordedVersionId }, 'the target holds an object not shown to be the validated image; copying it again');
+    // The source's own COPIED_FROM_VERSION (a copy of a copy) names another object's source: this copy names its own, or none.
+    const { [COPIED_FROM_VERSION]: _copiedFrom, ...inherited } = original.metadata;
     let result: Awaited<ReturnType<typeof serverSideCopy>>;
     try {
       // The ETag of the HEAD whose checksum (or size) was checked: an unversioned source overwritten since is not copied under that checksum.
       result = await serverSideCopy(deps.s3, { ...source, versionId: original.versionId, etag: original.etag }, target, original.size, {
-        ...original.metadata, 'orbit-sha256': expected, 'orbit-transfer-request-id': event.requestId,
+        ...inherited, 'orbit-sha256': expected, 'orbit-transfer-request-id': event.requestId, ...(original.versionId ? { [COPIED_FROM_VERSION]: original.versionId } : {}),
       }, deps.copyLimits, deps.signal);
     } catch (error) {
       if (error instanceof SourceChangedError) return failed('SOURCE_CHANGED', error.message);
