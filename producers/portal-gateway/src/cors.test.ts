@@ -19,7 +19,7 @@ describe('a portal UI on another origin (ORBIT_CORS_ORIGINS)', () => {
     expect(answer.headers).toMatchObject({
       'access-control-allow-origin': PORTAL, 'access-control-allow-methods': 'DELETE, GET, HEAD, POST',
       'access-control-allow-headers': 'authorization, content-type, idempotency-key, if-match, if-none-match, traceparent, tracestate, x-request-id, '
-        + 'x-checksum-sha256, x-checksum-sha1, x-checksum-md5, x-checksum, content-digest, repr-digest, digest, content-md5', 'access-control-max-age': '600',
+        + 'x-checksum-sha256, x-checksum-sha1, x-checksum-md5, x-checksum, content-digest, repr-digest, digest, content-md5, x-amz-checksum-sha256, x-amz-checksum-sha1', 'access-control-max-age': '600',
     });
     expect(answer.headers['vary']).toContain('Origin');
 
@@ -46,7 +46,7 @@ describe('a portal UI on another origin (ORBIT_CORS_ORIGINS)', () => {
     const document = (await app.inject('/docs/json')).json<{ paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>> }>();
     const documented = [...new Set(Object.values(document.paths).flatMap((methods) => Object.values(methods))
       .flatMap((operation) => operation.parameters ?? []).filter((parameter) => parameter.in === 'header').map((parameter) => parameter.name.toLowerCase()))];
-    expect(documented).toEqual(expect.arrayContaining(['x-checksum-sha256', 'content-digest', 'repr-digest', 'digest', 'content-md5', 'idempotency-key', 'if-none-match']));
+    expect(documented).toEqual(expect.arrayContaining(['x-checksum-sha256', 'content-digest', 'repr-digest', 'digest', 'content-md5', 'x-amz-checksum-sha256', 'x-amz-checksum-sha1', 'idempotency-key', 'if-none-match']));
     const answer = await app.inject(preflight(PORTAL, 'POST', ['authorization', 'content-type', ...documented].join(', ')));
     expect(answer.headers['access-control-allow-origin']).toBe(PORTAL);
     const allowed = String(answer.headers['access-control-allow-headers']).split(',').map((name) => name.trim());

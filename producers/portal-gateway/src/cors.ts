@@ -5,15 +5,18 @@ import type { RouteMethods } from './route-methods.js';
 /** Headers a browser script may send besides the safelisted ones, and those it may read from an answer. */
 // A script revalidating what it holds sends If-None-Match and reads the ETag; one tracing its calls sends traceparent
 // (and tracestate) and its own X-Request-Id, and reads the one answered; a download's name is for the script
-// too (the browser hides every answer header not listed here but the safelisted six). X-Orbit-Link-Expires is not
-// listed: it comes on a 302, whose headers a browser never shows a script.
+// too (the browser hides every answer header not listed here but the safelisted six). X-Orbit-Link-Expires, and a
+// download's X-Checksum-Sha256 and Repr-Digest, are not listed: they come on a 302 alone, whose headers a browser never
+// shows a script (the JSON link carries its sha256 in its body).
 // A form upload pins its bytes with the checksum headers the gateway reads (upload-checksum.ts: X-Checksum-Sha256 and
-// Artifactory's others; body-digest-headers.ts: RFC 9530's Content-Digest and Repr-Digest, Digest, Content-MD5): the
-// preflight refused every one of them (found by a review). cors.test.ts holds this to every header the API document
-// names, so one added there and not here fails (kept apart from openapi.ts, which config.ts, importing this, need not load).
+// Artifactory's others, S3's x-amz-checksum-sha256 and -sha1; body-digest-headers.ts: RFC 9530's Content-Digest and
+// Repr-Digest, Digest, Content-MD5): the preflight refused every one of them (found by a review). cors.test.ts holds
+// this to every header the API document names, so one added there and not here fails (kept apart from openapi.ts,
+// which config.ts, importing this, need not load).
 const ALLOWED_HEADERS = [
   'authorization', 'content-type', 'idempotency-key', 'if-match', 'if-none-match', 'traceparent', 'tracestate', 'x-request-id',
   'x-checksum-sha256', 'x-checksum-sha1', 'x-checksum-md5', 'x-checksum', 'content-digest', 'repr-digest', 'digest', 'content-md5',
+  'x-amz-checksum-sha256', 'x-amz-checksum-sha1',
 ];
 // X-Request-Id: the id a portal shows a user to quote to support (the gateway's log lines name it as reqId).
 const EXPOSED_HEADERS = ['idempotent-replayed', 'retry-after', 'www-authenticate', 'allow', 'location', 'etag', 'content-disposition', 'x-request-id'];

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -270,8 +271,11 @@ describe('the OpenAPI document at /docs/json', async () => {
     // A generator reads application/json as text and crashed on the gzip bytes.
     expect(Object.keys(raw.paths[`${version}/kustomize`]!['get']!.responses['200']!.content!)).toEqual(['application/gzip']);
     expect(Object.keys(raw.paths[`${version}/manifests`]!['get']!.responses['200']!.content!)).toEqual(['application/json', 'application/yaml']);
-    // The link's expiry, which the redirect carries beside it (found by a review: undocumented).
-    for (const download of ['chart', 'archive']) expect(Object.keys(raw.paths[`${version}/${download}`]!['get']!.responses['302']!.headers!)).toEqual(['Location', 'X-Orbit-Link-Expires']);
+    // The link's expiry, which the redirect carries beside it (found by a review: undocumented), and the object's SHA-256
+    // as ViewPort recorded it (found by a review: a client had only S3's forgeable x-amz-meta-orbit-sha256 to check by).
+    for (const download of ['chart', 'archive']) {
+      expect(Object.keys(raw.paths[`${version}/${download}`]!['get']!.responses['302']!.headers!)).toEqual(['Location', 'X-Orbit-Link-Expires', 'X-Checksum-Sha256', 'Repr-Digest']);
+    }
     // A transfer sent again with its Idempotency-Key says so as the uploads do.
     expect(Object.keys(raw.paths['/v1/images/{uid}/transfers']!['post']!.responses['200']!.headers ?? {})).toContain('Idempotent-Replayed');
     expect(Object.keys(raw.paths['/v1/uploads']!['post']!.responses['200']!.headers!)).toContain('Idempotent-Replayed');
@@ -312,6 +316,16 @@ describe('the OpenAPI document at /docs/json', async () => {
     }
     expect(completion.required).toEqual(['metadata']);
     expect((await conforms('POST', '/v1/uploads/00000000-0000-4000-8000-000000000001/complete', { payload: { metadata: { imageName: 'app', imageVersion: 'v1-0-00' }, sha256: 'nope' } })).status).toBe(400);
+  });
+
+  it('documents S3\'s x-amz-checksum-sha256 and -sha1 on a multipart upload, in the base64 form S3 takes (found by a review: a wrong one was ignored)', () => {
+    const header = (name: string) => document.paths['/v1/uploads']?.['post']?.parameters?.find((entry) => entry.in === 'header' && entry.name === name) as { schema?: { pattern?: string }; description?: string } | undefined;
+    const digestOf = (algorithm: string) => createHash(algorithm).update('archive').digest('base64');
+    for (const [name, algorithm] of [['x-amz-checksum-sha256', 'sha256'], ['x-amz-checksum-sha1', 'sha1']] as const) {
+      const taken = new RegExp(header(name)?.schema?.pattern ?? '^$');
+      expect([digestOf(algorithm), createHash(algorithm).update('archive').digest('hex'), digestOf(algorithm === 'sha1' ? 'sha256' : 'sha1'), ''].map((text) => taken.test(text)), name).toEqual([true, false, false, false]);
+    }
+    expect(JSON.stringify(header('x-amz-checksum-sha256'))).toContain('x-amz-checksum-crc32');
   });
 
   it('writes every pattern so that RE2 reads it as ECMAScript does (kin-openapi refused the document over a lookahead), and each pattern takes the example beside it', () => {

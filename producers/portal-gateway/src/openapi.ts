@@ -3,7 +3,7 @@ import { VERSIONS_SHOWN } from './image-overview.js';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN } from './idempotency-key.js';
 import { METADATA_JSON_SCHEMA } from './metadata.js';
 import { NOTES_PATTERN } from './text-patterns.js';
-import { CHECKSUM_HEADER, SHA256_PATTERN } from './upload-checksum.js';
+import { AMZ_CHECKSUM_SHA256, CHECKSUM_HEADER, SHA256_PATTERN } from './upload-checksum.js';
 import { named, publishNamedSchemas } from './openapi-components.js';
 import { ABOUT_EVERY_OPERATION, documentConditionalRead, documentRefusalsBeforeRoutes } from './openapi-app-answers.js';
 
@@ -380,7 +380,7 @@ const COMPLETION_BODY = object({
     description: 'The SHA-256 of the archive PUT (64 hex digits, either case, or sha256:<hex>): the validator then takes only an archive that hashes to it '
       + '(a single PUT\'s URL takes a body as often as it is used within its hour), and refuses any other CHECKSUM_MISMATCH. '
       + 'Completing again with the same sha256, or none, is the repeat (200); with another, 422 ORBIT_ERR_IDEMPOTENCY_KEY_REUSED naming sha256. '
-      + 'Only a SHA-256 pins a completion: X-Checksum-Sha1, X-Checksum-Md5 or X-Checksum on it is a 400 naming the header (the archive PUT is not hashed again)',
+      + 'Only a SHA-256 pins a completion (this, X-Checksum-Sha256 or x-amz-checksum-sha256, the same archive if more than one): X-Checksum-Sha1, X-Checksum-Md5, X-Checksum or another x-amz-checksum-* on it is a 400 naming the header (the archive PUT is not hashed again)',
   },
 }, ['metadata']);
 
@@ -428,6 +428,16 @@ export const ARCHIVE_CHECKSUM_HEADER_SCHEMAS = {
     type: 'string', maxLength: 200, pattern: '^([0-9a-fA-F]{32}|[0-9a-fA-F]{40})$',
     description: 'Artifactory\'s older header: the image part\'s MD5 (32 hex digits) or SHA-1 (40), told by its length, checked as X-Checksum-Sha256 is',
   },
+  // S3's names, of the object (the image part) as S3 takes them on a PUT: read by declaredSha256 and declaredArchiveDigests.
+  [AMZ_CHECKSUM_SHA256]: {
+    type: 'string', maxLength: 200,
+    description: 'S3\'s: the base64 of the image part\'s 32-byte SHA-256, as a PUT to S3 takes it; checked as X-Checksum-Sha256 is (422 CHECKSUM_MISMATCH naming it; both sent, they must agree, else a 400). '
+      + 'x-amz-checksum-crc32, -crc32c, -crc64nvme, or any x-amz-checksum-<algorithm> but sha256 and sha1, is a 400 naming it: the gateway does not compute those, and the archive would go unchecked',
+  },
+  'x-amz-checksum-sha1': {
+    type: 'string', maxLength: 200,
+    description: 'S3\'s: the base64 of the image part\'s 20-byte SHA-1, checked as X-Checksum-Sha1 is; hashed only when sent',
+  },
 } as const;
 
 /** Error answers a route documents besides its success. */
@@ -436,7 +446,7 @@ export function errors(...statuses: readonly number[]): Record<number, Schema> {
     400: 'Malformed request or metadata', 401: 'No valid bearer token', 403: 'Not allowed for the caller\'s roles', 404: 'No such request or image for this caller',
     409: 'Refused by a transfer rule, or an upload of a version its owner has already (NAME_CONFLICT; recorded as a failed request, requestId)', 413: 'Over the upload size limit',
     422: 'The key (Idempotency-Key, presigned upload) was first sent with another body (ORBIT_ERR_IDEMPOTENCY_KEY_REUSED; problems names metadata, image, reference or sha256), '
-      + 'or a streamed archive does not hash to its X-Checksum-Sha256, X-Checksum-Sha1, X-Checksum-Md5 or X-Checksum, or its body to its Content-Digest, Repr-Digest, Digest or Content-MD5 (CHECKSUM_MISMATCH; recorded as a failed request, requestId, '
+      + 'or a streamed archive does not hash to its X-Checksum-Sha256, X-Checksum-Sha1, X-Checksum-Md5, X-Checksum, x-amz-checksum-sha256 or x-amz-checksum-sha1, or its body to its Content-Digest, Repr-Digest, Digest or Content-MD5 (CHECKSUM_MISMATCH; recorded as a failed request, requestId, '
       + 'except on a repeat of an Idempotency-Key, of which nothing was staged: the first request stands)',
     429: 'Nothing was accepted; send it again after Retry-After seconds: the caller has their most uploads by reference under way (ORBIT_ERR_REFERENCE_UPLOADS_PENDING, ORBIT_MAX_PENDING_REFERENCE_UPLOADS), the message naming them; or the registry the reference names has its most under way, every caller\'s together (ORBIT_ERR_REGISTRY_UPLOADS_PENDING, ORBIT_MAX_PENDING_REFERENCE_UPLOADS_PER_REGISTRY), the message naming the registry; '
       + 'or, for an archive sent as a form, before a byte of it was read: the caller has their most archive uploads streaming through this gateway (ORBIT_ERR_STREAMED_UPLOADS_PENDING, ORBIT_MAX_STREAMED_UPLOADS_PER_OWNER), '
@@ -518,6 +528,9 @@ const TRIMMED = `[\\t\\n\\v\\f\\r \\xA0\u1680\u2000-\u200a\u2028\u2029\u202f\u20
 // White space around the name is taken (trimmed), as parseEnvironmentName does.
 export const ENVIRONMENT_PATTERN = `^${TRIMMED}*(?:${ENVIRONMENT_NAMES.map((name) => [...name].map((letter) => `[${letter.toLowerCase()}${letter.toUpperCase()}]`).join('')).join('|')})${TRIMMED}*$`;
 
+/** The base64 of a 32-byte SHA-256 and of a 20-byte SHA-1, as S3's checksum headers carry them. */
+const AMZ_CHECKSUM_PATTERNS: Readonly<Record<string, string>> = { [AMZ_CHECKSUM_SHA256]: '^[A-Za-z0-9+/]{43}=$', 'x-amz-checksum-sha1': '^[A-Za-z0-9+/]{27}=$' };
+
 /**
  * Patterns of what routes check in code (to answer in words a person reads,
  * not a regex): a client generator or a fuzzer then sends what is taken.
@@ -533,6 +546,9 @@ function documentCheckedInCode(parameter: DocumentedParameter): void {
   if (parameter.in === 'header' && parameter.name === IDEMPOTENCY_KEY_HEADER) parameter.schema = { ...parameter.schema, pattern: IDEMPOTENCY_KEY_PATTERN };
   if (parameter.in === 'query' && parameter.name === 'cursor') parameter.schema = { ...parameter.schema, pattern: CURSOR_PATTERN };
   if (parameter.in === 'header' && parameter.name === CHECKSUM_HEADER.toLowerCase()) parameter.schema = { ...parameter.schema, pattern: SHA256_PATTERN };
+  // S3's form, padded base64 of the digest's bytes: checked in code, whose 400 names the header.
+  const base64 = parameter.in === 'header' && parameter.name !== undefined ? AMZ_CHECKSUM_PATTERNS[parameter.name] : undefined;
+  if (base64 !== undefined) parameter.schema = { ...parameter.schema, pattern: base64 };
 }
 
 /** Where an answer leads (OpenAPI links): a generated client or a test tool follows them without being told. */
@@ -590,6 +606,9 @@ const HEADER_OF_STATUS: Readonly<Record<string, Record<string, { description: st
   '302': {
     Location: { description: 'Where the answer is: a presigned S3 GET, valid for 15 minutes', schema: { type: 'string', format: 'uri' } },
     'X-Orbit-Link-Expires': { description: 'When the Location link stops working (ISO 8601, UTC): ask again for a fresh one after that', schema: { type: 'string', format: 'date-time' } },
+    // The digest a client checks the download by, from ViewPort: S3's x-amz-meta-orbit-sha256 is user metadata anyone who may write the bucket can forge (a review).
+    'X-Checksum-Sha256': { description: 'The SHA-256 of the object Location names, as ViewPort recorded it (64 hex digits, Artifactory\'s header; the JSON answer\'s sha256): check the download against it. Absent when ViewPort holds none (kept before it did)', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+    'Repr-Digest': { description: 'The same SHA-256 as RFC 9530 writes it, sha-256=:<base64 of the 32 bytes>:, of the object Location names; absent with X-Checksum-Sha256', schema: { type: 'string' } },
   },
   '401': { 'WWW-Authenticate': { description: 'The challenge: Bearer (and Basic first on the Helm repository routes), with error="invalid_token" when a token came', schema: { type: 'string' } } },
   '429': { 'Retry-After': { description: 'Seconds to wait before sending the request again', schema: { type: 'integer' } } },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { refusalOf } from './testing/refusal.js';
 import { archiveHashesOf, archivePinHeader, brokenPin, completionPin, completionSha256, declaredArchiveDigests, declaredSha256, normalisedSha256, pinsOf, SHA256_PATTERN, type Pins } from './upload-checksum.js';
@@ -125,5 +126,65 @@ describe('brokenPin', () => {
 
   it('tells the archive\'s pin first when both differ', () => {
     expect(brokenPin({ archive: HEX, body: bodyPin(HEX).body }, other, { sha256: other })?.problem.field).toBe('header.x-checksum-sha256');
+  });
+});
+
+describe('S3\'s checksum headers (x-amz-checksum-*: the base64 of the object\'s digest, the archive here)', () => {
+  const base64Of = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
+  const SHA1 = 'a1'.repeat(20);
+
+  it('reads x-amz-checksum-sha256 as X-Checksum-Sha256, and x-amz-checksum-sha1 as X-Checksum-Sha1 (a wrong one was ignored and the upload taken: a review)', () => {
+    const archive = Buffer.from('archive');
+    const sent = { 'x-amz-checksum-sha256': createHash('sha256').update(archive).digest('base64') };
+    expect(declaredSha256(sent)).toBe(createHash('sha256').update(archive).digest('hex'));
+    expect(pinsOf({ 'x-amz-checksum-sha256': base64Of(HEX) })).toMatchObject({ archive: HEX, archiveHeader: 'x-amz-checksum-sha256' });
+    expect(pinsOf({ 'x-checksum-sha256': HEX })).toMatchObject({ archive: HEX, archiveHeader: 'X-Checksum-Sha256' });
+    // Both, agreeing, are one pin; the Artifactory header named.
+    expect(pinsOf({ 'x-checksum-sha256': HEX, 'x-amz-checksum-sha256': base64Of(HEX) })).toMatchObject({ archive: HEX, archiveHeader: 'X-Checksum-Sha256' });
+    expect(declaredArchiveDigests({ 'x-amz-checksum-sha1': base64Of(SHA1) })).toEqual([{ header: 'x-amz-checksum-sha1', name: 'x-amz-checksum-sha1', algorithm: 'sha1', hex: SHA1 }]);
+    expect(declaredArchiveDigests({ 'x-amz-checksum-sha1': base64Of(SHA1), 'x-checksum-sha1': SHA1.toUpperCase() })).toHaveLength(1);
+    expect(archiveHashesOf(pinsOf({ 'x-amz-checksum-sha1': base64Of(SHA1) }))).toEqual(['sha1']);
+    // Headers that name no digest are no pin.
+    expect(pinsOf({ 'x-amz-checksum-type': 'FULL_OBJECT', 'x-amz-checksum-algorithm': 'SHA256', 'x-amz-checksum-mode': 'ENABLED' })).toMatchObject({ archive: null, archiveDigests: [] });
+  });
+
+  it('names x-amz-checksum-sha256 when the archive differs from it, the digest as hex', () => {
+    const other = 'cd'.repeat(32);
+    expect(brokenPin(pinsOf({ 'x-amz-checksum-sha256': base64Of(HEX) }), other, {})).toEqual({
+      message: `the archive received hashes to sha256 ${other}, but x-amz-checksum-sha256 gave ${HEX} (as hex)`,
+      problem: { field: 'header.x-amz-checksum-sha256', message: `differs from the sha256 of the archive received (${other})` },
+    });
+    expect(brokenPin(pinsOf({ 'x-amz-checksum-sha1': base64Of(SHA1) }), HEX, {}, { sha1: 'ff'.repeat(20) })?.problem.field).toBe('header.x-amz-checksum-sha1');
+  });
+
+  it('refuses 400 naming the header a value not in S3\'s form (hex, unpadded, another length, two headers), and two pins that differ', () => {
+    for (const value of [HEX, base64Of(HEX).replace('=', ''), base64Of(SHA1), `${base64Of(HEX)}, ${base64Of(HEX)}`, '']) {
+      expect(refusalOf(() => pinsOf({ 'x-amz-checksum-sha256': value })), value).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'header.x-amz-checksum-sha256']);
+    }
+    expect(refusalOf(() => pinsOf({ 'x-amz-checksum-sha1': SHA1 }))).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'header.x-amz-checksum-sha1']);
+    expect(refusalOf(() => pinsOf({ 'x-checksum-sha256': HEX, 'x-amz-checksum-sha256': base64Of('cd'.repeat(32)) }))).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'header.x-checksum-sha256']);
+    expect(refusalOf(() => pinsOf({ 'x-checksum-sha1': 'ff'.repeat(20), 'x-amz-checksum-sha1': base64Of(SHA1) }))).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'header.x-checksum-sha1']);
+  });
+
+  it('refuses 400 naming it a checksum the gateway does not compute (CRC32, CRC32C, CRC64NVME, any other), rather than a pin gone unchecked', () => {
+    for (const header of ['x-amz-checksum-crc32', 'x-amz-checksum-crc32c', 'x-amz-checksum-crc64nvme', 'x-amz-checksum-xxhash64']) {
+      expect(refusalOf(() => pinsOf({ [header]: 'AAAAAA==' })), header).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', `header.${header}`]);
+      // Beside a checked one too: S3 takes a single checksum header, and this one would go unchecked.
+      expect(refusalOf(() => pinsOf({ 'x-checksum-sha256': HEX, [header]: 'AAAAAA==' })), header).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', `header.${header}`]);
+      expect(refusalOf(() => completionPin(HEX, { [header]: 'AAAAAA==' })), header).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', `header.${header}`]);
+    }
+  });
+
+  it('pins a completion by x-amz-checksum-sha256, as S3\'s CompleteMultipartUpload takes the object\'s checksum, and refuses x-amz-checksum-sha1 there as X-Checksum-Sha1', () => {
+    expect(completionPin(undefined, { 'x-amz-checksum-sha256': base64Of(HEX) })).toBe(HEX);
+    expect(completionPin(HEX, { 'x-amz-checksum-sha256': base64Of(HEX) })).toBe(HEX);
+    expect(refusalOf(() => completionPin('cd'.repeat(32), { 'x-amz-checksum-sha256': base64Of(HEX) }))).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'header.x-amz-checksum-sha256']);
+    expect(refusalOf(() => completionPin(HEX, { 'x-amz-checksum-sha1': base64Of(SHA1) }))).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'header.x-amz-checksum-sha1']);
+  });
+
+  it('names them on a call without an archive, which a registry reference is', () => {
+    expect(archivePinHeader({ 'x-amz-checksum-sha256': base64Of(HEX) })).toBe('x-amz-checksum-sha256');
+    expect(archivePinHeader({ 'x-amz-checksum-sha1': base64Of(SHA1) })).toBe('x-amz-checksum-sha1');
+    expect(refusalOf(() => archivePinHeader({ 'x-amz-checksum-crc32': 'AAAAAA==' }))).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'header.x-amz-checksum-crc32']);
   });
 });

@@ -299,6 +299,29 @@ describe('GET …/archive and …/chart', () => {
     expect((await get('v1-0-00/chart', { user: 'rm1', roles: ['release-manager'] })).statusCode).toBe(404);
   });
 
+  it('says on the 302 the SHA-256 ViewPort recorded of what it redirects to, as X-Checksum-Sha256 and Repr-Digest (found by a review: a client had only S3\'s forgeable x-amz-meta-orbit-sha256)', async () => {
+    const { get } = harness();
+    const digestsOf = async (path: string) => {
+      const answer = await get(path);
+      expect(answer.statusCode, path).toBe(302);
+      return [answer.headers['x-checksum-sha256'], answer.headers['repr-digest']];
+    };
+    const asRfc9530 = (hex: string): string => `sha-256=:${Buffer.from(hex, 'hex').toString('base64')}:`;
+    // The upload's in Development, the promotion's copy's in Testing: each environment's own copy, as the JSON's sha256 says.
+    expect(await digestsOf('v1-0-00/archive')).toEqual([ARCHIVE_SHA256, asRfc9530(ARCHIVE_SHA256)]);
+    expect(await digestsOf('v1-0-00/archive?environment=Testing')).toEqual([TESTING_COPY_SHA256, asRfc9530(TESTING_COPY_SHA256)]);
+    expect(await digestsOf('v1-0-00/chart')).toEqual(['ab'.repeat(32), asRfc9530('ab'.repeat(32))]);
+    expect(await digestsOf('v1-0-00/chart?environment=Testing')).toEqual(['cd'.repeat(32), asRfc9530('cd'.repeat(32))]);
+    // None where ViewPort holds none (Staging's promotion was kept before it did; v2 was stored so): no header naming nothing.
+    expect(await digestsOf('v1-0-00/archive?environment=Staging')).toEqual([undefined, undefined]);
+    expect(await digestsOf('v2-0-00/archive')).toEqual([undefined, undefined]);
+    const unhashed = await harness({ chartsUnhashed: true }).get('v1-0-00/chart');
+    expect([unhashed.statusCode, unhashed.headers['x-checksum-sha256'], unhashed.headers['repr-digest']]).toEqual([302, undefined, undefined]);
+    // The JSON answer says it in its body: a Repr-Digest there would be the JSON's own.
+    const json = await get('v1-0-00/archive', { accept: 'application/json' });
+    expect([json.statusCode, json.headers['x-checksum-sha256'], json.headers['repr-digest']]).toEqual([200, undefined, undefined]);
+  });
+
   it('404s a chart not generated yet, and an environment the version has not reached', async () => {
     const { get, links } = harness();
     expect((await get('v2-0-00/chart')).statusCode).toBe(404);

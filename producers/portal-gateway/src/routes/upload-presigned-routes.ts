@@ -9,7 +9,7 @@ import type { PresignedUpload } from '../ports.js';
 import { requestLogFields } from '../request-correlation.js';
 import { UploadGivenUpError, UploadPresignedMeanwhile, type StagedObject } from '../staging.js';
 import { metadataSha256 } from '../upload-body-digest.js';
-import { CHECKSUM_HEADER, completionPin } from '../upload-checksum.js';
+import { AMZ_CHECKSUM_SHA256, CHECKSUM_HEADER, completionPin } from '../upload-checksum.js';
 import type { UploadAcceptance } from './upload-acceptance.js';
 import { send, type UploadClaiming } from './upload-idempotency.js';
 import { METADATA_PORT_CHECKED, metadataOrThrow, onlyFields } from './upload-metadata-part.js';
@@ -267,7 +267,13 @@ export function presignedUploadRoutes(
       schema: {
         operationId: 'completeUpload', summary: 'Start the pipeline for an image uploaded with a presigned PUT', tags: ['uploads'],
         params: pathParams('id'),
-        headers: { type: 'object', properties: { [CHECKSUM_HEADER.toLowerCase()]: { ...CHECKSUM_HEADER_SCHEMA, description: 'The SHA-256 of the archive PUT, as the body\'s sha256 takes it (either, or both the same): the validator refuses other bytes CHECKSUM_MISMATCH' } } },
+        headers: {
+          type: 'object', properties: {
+            [CHECKSUM_HEADER.toLowerCase()]: { ...CHECKSUM_HEADER_SCHEMA, description: 'The SHA-256 of the archive PUT, as the body\'s sha256 takes it (either, or both the same): the validator refuses other bytes CHECKSUM_MISMATCH' },
+            // Read by completionPin, as S3's CompleteMultipartUpload takes the whole object's checksum.
+            [AMZ_CHECKSUM_SHA256]: { type: 'string', maxLength: 200, description: 'The same SHA-256 in S3\'s form, the base64 of its 32 bytes: pins the completion as X-Checksum-Sha256 does (all given must agree). Another x-amz-checksum-* is a 400 naming it' },
+          },
+        },
         response: {
           200: { ...STARTED_BEFORE, description: 'Completed before (a retry): the request that completion started, nothing started again' },
           202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 409, 413, 415, 422),
