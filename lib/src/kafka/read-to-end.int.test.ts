@@ -45,5 +45,22 @@ describe('readTopicToEnd against a real broker', () => {
     const none: string[] = [];
     await readTopicToEnd(kafka, topic, (message) => { none.push(String(message.value)); }, { groupPrefix: 'test-read-from', wholeOrNothing: true, from: new Map([[0, 4n], [1, 4n]]) });
     expect(none).toEqual([]);
+    // A partition with nothing to read past `from` is not fetched from its beginning meanwhile (events:refill read
+    // every partition's whole history so).
+    const fetched: { partition: number; firstOffset: string }[] = [];
+    const watched = new Proxy(kafka, {
+      get(target, property, receiver) {
+        if (property !== 'consumer') return Reflect.get(target, property, receiver) as unknown;
+        return (config: Parameters<typeof kafka.consumer>[0]) => {
+          const consumer = target.consumer(config);
+          consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => { fetched.push({ partition: payload.partition, firstOffset: payload.firstOffset }); });
+          return consumer;
+        };
+      },
+    });
+    const onlyZero: string[] = [];
+    await readTopicToEnd(watched, topic, (message) => { onlyZero.push(String(message.value)); }, { groupPrefix: 'test-read-from', wholeOrNothing: true, from: new Map([[0, 3n], [1, 4n]]) });
+    expect(onlyZero).toEqual(['p0-3']);
+    expect(fetched.filter(({ partition }) => partition === 1)).toEqual([]);
   }, 60_000);
 });

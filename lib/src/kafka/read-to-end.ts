@@ -31,7 +31,7 @@ export async function readTopicToEnd(
   options: { groupPrefix: string; timeoutMs?: number; wholeOrNothing?: boolean; from?: ReadonlyMap<number, bigint> },
 ): Promise<void> {
   const idleMs = options.timeoutMs ?? READ_IDLE_TIMEOUT_MS;
-  const ends = await partitionsToRead(kafka, topic, options.from);
+  const { ends, highs } = await partitionsToRead(kafka, topic, options.from);
   if (ends.size === 0) return;
   const done = new Set<number>();
   const consumer = kafka.consumer({ groupId: `${options.groupPrefix}-${randomBytes(6).toString('hex')}` });
@@ -84,6 +84,9 @@ export async function readTopicToEnd(
     },
   });
   for (const [partition, offset] of options.from ?? []) if (ends.has(partition)) consumer.seek({ topic, partition, offset: offset.toString() });
+  // A partition with nothing to read starts at its end: from the beginning, the whole of it was fetched and dropped
+  // while the others were read (events:refill over a day of a long history read every partition's history).
+  for (const [partition, high] of highs) if (!ends.has(partition)) consumer.seek({ topic, partition, offset: high.toString() });
   const watch = setInterval(() => {
     if (!handing && Date.now() - lastProgress >= idleMs) finish();
   }, Math.max(1, Math.min(idleMs, 250)));
@@ -99,18 +102,23 @@ export async function readTopicToEnd(
   }
 }
 
-/** The end offset of each partition of `topic` that holds something to read past its start (`from`, or its first offset). */
-async function partitionsToRead(kafka: Kafka, topic: string, from: ReadonlyMap<number, bigint> | undefined): Promise<Map<number, bigint>> {
+/**
+ * The end offset of each partition of `topic` that holds something to read past its start (`from`, or its first
+ * offset), and every partition's end.
+ */
+async function partitionsToRead(kafka: Kafka, topic: string, from: ReadonlyMap<number, bigint> | undefined): Promise<{ ends: Map<number, bigint>; highs: Map<number, bigint> }> {
   const admin = kafka.admin();
   await admin.connect();
   const ends = new Map<number, bigint>();
+  const highs = new Map<number, bigint>();
   try {
-    if (!(await admin.listTopics()).includes(topic)) return ends;
+    if (!(await admin.listTopics()).includes(topic)) return { ends, highs };
     for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) {
       const start = from?.get(partition) ?? BigInt(low);
+      highs.set(partition, BigInt(high));
       if (BigInt(high) > (start > BigInt(low) ? start : BigInt(low))) ends.set(partition, BigInt(high));
     }
-    return ends;
+    return { ends, highs };
   } finally {
     await admin.disconnect();
   }
