@@ -68,6 +68,9 @@ describe('classifyArchive', () => {
     ]);
     const byMetadata = classifyArchive(archive, { object: object({ sha256: null, metadata: { 'orbit-sha256': 'c'.repeat(64) } }), current: { kind: 'recorded' } }, now);
     expect(byMetadata.problems).toEqual([{ kind: 'checksum differs', sha256: 'c'.repeat(64), expected: sha, by: 'head' }]);
+    // A claim that agrees proves nothing (anyone who may write the bucket can set it): checked by size, not SHA-256.
+    const claimed = classifyArchive(archive, { object: object({ sha256: null, metadata: { 'orbit-sha256': sha } }), current: { kind: 'recorded' } }, now);
+    expect(claimed).toEqual({ archive, problems: [], checkedBy: 'size' });
   });
 
   it('checks by size alone where S3 gives no checksum (a multipart copy), and says so', () => {

@@ -111,9 +111,13 @@ export function classifyArchive(archive: RecordedArchive, sighting: ArchiveSight
   const size = sighting.read?.sizeBytes ?? object.size;
   const by = sighting.read ? 'read' : 'head';
   if (archive.sizeBytes !== null && size !== archive.sizeBytes) problems.push({ kind: 'size differs', sizeBytes: size, expected: archive.sizeBytes, by });
-  const sha256 = sighting.read?.sha256 ?? knownSha256(object);
+  // What proves the bytes: a deep read's hash, or S3's own SHA-256. The orbit-sha256 metadata is a claim anyone who may
+  // write the bucket can set (as transfers take it since 0455c09): one that differs is reported, one that agrees proves
+  // nothing, so such an object counts as checked by size (a reread: it was counted as checked by SHA-256).
+  const proven = sighting.read?.sha256 ?? object.sha256;
+  const sha256 = proven ?? knownSha256(object);
   if (archive.sha256 !== null && sha256 !== null && sha256 !== archive.sha256) problems.push({ kind: 'checksum differs', sha256, expected: archive.sha256, by });
-  const checkedBy = archive.sha256 !== null && sha256 !== null ? 'sha256' : archive.sizeBytes !== null ? 'size' : 'presence';
+  const checkedBy = archive.sha256 !== null && proven !== null ? 'sha256' : archive.sizeBytes !== null ? 'size' : 'presence';
   return { archive, problems, checkedBy };
 }
 
