@@ -1,7 +1,7 @@
 /**
  * `npm run events:refill -- --since <ISO time> [--until <ISO time>] [--topic <t>]... [--dry-run]`: writes the user
  * event log (and error log) again from Kafka, from a time on: after a DynamoDB point-in-time restore, from the restore
- * time. Rows are keyed by position, so a row still there is rewritten under its own key, never doubled. The live
+ * time. Rows are keyed by position, so a row still there is found and left as it is, never doubled. The live
  * event-logger's group is left as it is; the command's own groups commit nothing and are deleted at the end. Progress
  * goes to stderr, the summary to stdout; exit 0 once done, 1 on a failure (the rows written so far stay, and a second
  * run rewrites them), 2 on a bad command line.
@@ -17,7 +17,7 @@ failPlainly('events:refill');
 
 const { values } = parseCommandLine({
   options: { since: { type: 'string' }, until: { type: 'string' }, topic: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' } },
-}, `${REFILL_USAGE}   (writes the user event log again from the lifecycle topics, from --since on: after a DynamoDB point-in-time restore, from the restore time; rows still there are rewritten under their own key, none doubled; the event-logger's consumer group is not touched; --dry-run counts the rows, and how many are missing, without writing)`);
+}, `${REFILL_USAGE}   (writes the user event log again from the lifecycle topics, from --since on: after a DynamoDB point-in-time restore, from the restore time; rows still there are left as they are, none doubled; the event-logger's consumer group is not touched; --dry-run counts the rows, and how many are missing, without writing)`);
 const options = refillOptionsOf(values);
 if ('refused' in options) {
   process.stderr.write(`${options.refused}\nusage: ${REFILL_USAGE}\n`);

@@ -121,7 +121,7 @@ describe('events:refill against Kafka and DynamoDB Local', () => {
     const since = new Date(Date.now() - 2_000).toISOString();
     const dry = await runSourceCli(cli, ['--since', since, '--dry-run'], { LOG_LEVEL: 'info' }, 90_000);
     expect(dry.stderr).toMatch(/^counting from .*: up to \d+ message\(s\) in \d+ partition\(s\) of \d+ topic\(s\)$/m);
-    expect(dry.stdout).toMatch(/^would refill \d+ row\(s\) from \d+ partition\(s\), \d+ already there \(\d+ missing; a dry run writes nothing\)$/m);
+    expect(dry.stdout).toMatch(/^would refill \d+ missing row\(s\) of \d+ read from \d+ partition\(s\), \d+ already there \(left as they are\); a dry run writes nothing$/m);
     expect(dry.code).toBe(0);
     const missing = await runSourceCli(cli, ['--since', since], { LOG_LEVEL: 'info', ORBIT_DEV_TABLE_SUFFIX: `-s45rf-none-${uniqueSuffix()}` }, 90_000);
     expect(missing.stderr).toMatch(/^events:refill failed: ORBIT_ERR_NOT_PROVISIONED: EventLogNotProvisionedError: DynamoDB has no table user-event-log-1621-s45rf-none-\S+, user-error-log-1624-s45rf-none-\S+: run `npm run provision`/m);

@@ -72,14 +72,14 @@ describe('refillSummary', () => {
   const report: RefillReport = { messages: 1200, rows: 1234, alreadyThere: 1200, partitions: 8, undecodable: [], passedOver: 0, missingTopics: [], dryRun: false, groupPrefix: 'orbit-events-refill-0' };
 
   it('says how many rows were written, from how many partitions, and how many were there already', () => {
-    expect(refillSummary(report)).toBe('refilled 1234 row(s) from 8 partition(s), 1200 already there');
-    expect(refillSummary({ ...report, dryRun: true })).toBe('would refill 1234 row(s) from 8 partition(s), 1200 already there (34 missing; a dry run writes nothing)');
+    expect(refillSummary(report)).toBe('refilled 34 missing row(s) of 1234 read from 8 partition(s), 1200 already there (left as they are)');
+    expect(refillSummary({ ...report, dryRun: true })).toBe('would refill 34 missing row(s) of 1234 read from 8 partition(s), 1200 already there (left as they are); a dry run writes nothing');
   });
 
   it('names what it passed over as the event-logger does', () => {
     const undecodable = Array.from({ length: 7 }, (_, offset) => `orbit.image.stored/0@${offset} (ORBIT_ERR_DECODE)`);
     expect(refillSummary({ ...report, undecodable, passedOver: 2 }).split('\n')).toEqual([
-      'refilled 1234 row(s) from 8 partition(s), 1200 already there',
+      'refilled 34 missing row(s) of 1234 read from 8 partition(s), 1200 already there (left as they are)',
       `7 undecodable message(s) passed over, as the event-logger dead-lettered them: ${undecodable.slice(0, 5).join(', ')}, and 2 more`,
       '2 dlq:redrive copy(ies) for another group passed over, as the event-logger does',
     ]);

@@ -126,7 +126,7 @@ export interface RefillReport {
   readonly messages: number;
   /** Rows written (or, in a dry run, to write): each message's own, its step rows, its error-log row. */
   readonly rows: number;
-  /** Of `rows`, those the tables still held before the refill (rewritten under their own key). */
+  /** Of `rows`, those the tables still held before the refill (left as they are). */
   readonly alreadyThere: number;
   /** Partitions that had messages in the stretch. */
   readonly partitions: number;
@@ -315,9 +315,9 @@ export async function refillEventLog(deps: RefillDeps, options: RefillOptions): 
 
 /** The report's last line: `refilled 1234 row(s) from 8 partition(s), 1200 already there`, and what was passed over. */
 export function refillSummary(report: RefillReport): string {
-  const head = `${report.dryRun ? 'would refill' : 'refilled'} ${report.rows} row(s) from ${report.partitions} partition(s), ${report.alreadyThere} already there`;
   const missing = report.rows - report.alreadyThere;
-  const gap = report.dryRun ? ` (${missing} missing; a dry run writes nothing)` : '';
+  const head = `${report.dryRun ? 'would refill' : 'refilled'} ${missing} missing row(s) of ${report.rows} read from ${report.partitions} partition(s), ${report.alreadyThere} already there (left as they are)`;
+  const gap = report.dryRun ? '; a dry run writes nothing' : '';
   const passed = [
     ...(report.undecodable.length > 0 ? [`${report.undecodable.length} undecodable message(s) passed over, as the event-logger dead-lettered them: ${report.undecodable.slice(0, 5).join(', ')}${report.undecodable.length > 5 ? `, and ${report.undecodable.length - 5} more` : ''}`] : []),
     ...(report.passedOver > 0 ? [`${report.passedOver} dlq:redrive copy(ies) for another group passed over, as the event-logger does`] : []),
