@@ -149,17 +149,32 @@ export interface CopyMadeBy {
  * differs anyway (another layout, SSE-KMS) the request only copies again.
  */
 export function provenCopyOf(object: StoredObject | undefined, expected: ValidatedBytes & { readonly sizeBytes: number; readonly madeBy?: CopyMadeBy }): boolean {
+  return provenBy(object, expected, 'orbit-transfer-request-id');
+}
+
+/**
+ * provenCopyOf for the store step's copy from staging into Development,
+ * which names its request in `orbit-request-id` (the transfer's own key is
+ * `orbit-transfer-request-id`): the object is kept by S3's own SHA-256, by
+ * being the version the metadata row records, or as this request's own copy
+ * of the staged version (request id, COPIED_FROM_VERSION and the staged
+ * version's ETag); the `orbit-sha256` claim alone never keeps it.
+ */
+export function provenStoreCopyOf(object: StoredObject | undefined, expected: ValidatedBytes & { readonly sizeBytes: number; readonly madeBy?: CopyMadeBy }): boolean {
+  return provenBy(object, expected, 'orbit-request-id');
+}
+
+function provenBy(object: StoredObject | undefined, expected: ValidatedBytes & { readonly sizeBytes: number; readonly madeBy?: CopyMadeBy }, requestIdKey: string): boolean {
   if (object === undefined || object.size !== expected.sizeBytes) return false;
   if (holdsValidated(object, expected)) return true;
   const madeBy = expected.madeBy;
   return object.sha256 === null && object.versionId !== null && madeBy !== undefined && madeBy.source.versionId !== null && madeBy.source.etag !== null
-    && object.etag === madeBy.source.etag && object.metadata['orbit-transfer-request-id'] === madeBy.requestId && object.metadata[COPIED_FROM_VERSION] === madeBy.source.versionId;
+    && object.etag === madeBy.source.etag && object.metadata[requestIdKey] === madeBy.requestId && object.metadata[COPIED_FROM_VERSION] === madeBy.source.versionId;
 }
 
 /**
- * An object already in place that a redelivered store request can keep
- * instead of copying again, by its claim (knownSha256) and size. The store
- * step's own; a transfer's copy is held to provenCopyOf.
+ * An object already in place, by its claim (knownSha256) and size. No longer
+ * what keeps a store's copy (provenStoreCopyOf) nor a transfer's (provenCopyOf).
  */
 export const holdsCopyOf = (object: StoredObject | undefined, expected: { sha256: string; sizeBytes: number }): boolean =>
   object !== undefined && knownSha256(object) === expected.sha256 && object.size === expected.sizeBytes;

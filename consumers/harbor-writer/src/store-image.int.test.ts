@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand, UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { bucketNames, createDynamo, createS3, newImageUID, tableName } from '@orbit/lib';
 import { sampleEvents, type ImageValidated } from '@orbit/schemas';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
@@ -164,5 +166,90 @@ describe('harbor-writer against MinIO and DynamoDB Local', () => {
     expect(outcome.kind === 'failed' && outcome.event.reasonCode).toBe('STAGING_NOT_OWNED');
     expect(await bytesOf(buckets.staging, theirKey, theirVersion)).toEqual(theirs);
     expect(await exists(buckets.development, storedKeyOf(event.imageUID, event.metadata.imageVersion))).toBe(false);
+  });
+
+  // Found by a data-integrity review: another version at the Development key claiming the request and the validated
+  // SHA-256 in its metadata was kept on a redelivery and recorded; what S3 shows counts, the metadata does not.
+  describe('s45fs: an object at the Development key is kept only where S3 shows it holds the validated bytes', () => {
+    const sha256Of = (body: Buffer): string => createHash('sha256').update(body).digest('hex');
+    const s45fsStaged = async (body: Buffer): Promise<ImageValidated> => {
+      const event = await staged(body);
+      return { ...event, requestId: `s45fs-req-${uniqueSuffix()}` };
+    };
+    const versionsAt = async (key: string): Promise<string[]> =>
+      ((await s3.send(new ListObjectVersionsCommand({ Bucket: buckets.development, Prefix: key }))).Versions ?? []).filter((entry) => entry.Key === key).map((entry) => entry.VersionId ?? '');
+    /** Same size, other bytes, put over the key with the store's own claims: a CRC32 of S3's, no SHA-256. */
+    const forgedOver = async (event: ImageValidated, metadata: Record<string, string> = {}): Promise<string> => {
+      const body = Buffer.concat([Buffer.from('hello EVIL '), Buffer.alloc(event.sizeBytes)]).subarray(0, event.sizeBytes);
+      const key = storedKeyOf(event.imageUID, event.metadata.imageVersion);
+      const put = await s3.send(new PutObjectCommand({
+        Bucket: buckets.development, Key: key, Body: body, ServerSideEncryption: 'AES256', ChecksumAlgorithm: 'CRC32',
+        Metadata: { 'orbit-request-id': event.requestId, 'orbit-image-uid': event.imageUID, 'orbit-sha256': event.sha256, ...metadata },
+      }));
+      expect((await s3.send(new HeadObjectCommand({ Bucket: buckets.development, Key: key, ChecksumMode: 'ENABLED' }))).ChecksumSHA256).toBeUndefined();
+      return put.VersionId ?? '';
+    };
+    /** The consumer killed after its copy, before it recorded it: the staged upload stays, the row is not written. */
+    const killedBeforeRecording = { ...deps, dynamo: { send: async (command: unknown) => (command instanceof UpdateCommand ? Promise.reject(new Error('killed')) : dynamo.send(command as GetCommand)) } as unknown as DynamoDBDocumentClient };
+    const rowOf = async (event: ImageValidated) =>
+      (await dynamo.send(new GetCommand({ TableName: deps.metadataTable, Key: { imageUID: event.imageUID, imageVersion: event.metadata.imageVersion }, ConsistentRead: true }))).Item;
+
+    it('copies the staged upload over a forged object that claims the request and its SHA-256, and records the copy', async () => {
+      const body = randomBytes(64 * 1024);
+      const event = await s45fsStaged(body);
+      const key = storedKeyOf(event.imageUID, event.metadata.imageVersion);
+      const forged = await forgedOver(event, { 'orbit-copied-from-version': event.staging.versionId ?? '' });
+      const outcome = await storeValidatedImage(event, deps, quietLogger);
+      if (outcome.kind !== 'stored') throw new Error(`not stored: ${JSON.stringify(outcome.event)}`);
+      expect(outcome.event.stored.versionId).not.toBe(forged);
+      expect(sha256Of(await bytesOf(buckets.development, key, outcome.event.stored.versionId))).toBe(event.sha256);
+      expect(sha256Of(await bytesOf(buckets.development, key, null))).toBe(event.sha256);
+      expect(await rowOf(event)).toMatchObject({ versionId: outcome.event.stored.versionId, sha256: event.sha256 });
+    });
+
+    it('keeps the version it recorded, not a forged one put over it, once the staged upload is gone', async () => {
+      const body = randomBytes(64 * 1024);
+      const event = await s45fsStaged(body);
+      const key = storedKeyOf(event.imageUID, event.metadata.imageVersion);
+      const first = await storeValidatedImage(event, deps, quietLogger);
+      if (first.kind !== 'stored') throw new Error(`not stored: ${JSON.stringify(first.event)}`);
+      const forged = await forgedOver(event);
+      const again = await storeValidatedImage(event, deps, quietLogger);
+      expect(again).toMatchObject({ kind: 'stored', event: { stored: { versionId: first.event.stored.versionId } } });
+      expect(await rowOf(event)).toMatchObject({ versionId: first.event.stored.versionId });
+      expect(await versionsAt(key)).toEqual([forged, first.event.stored.versionId]);
+    });
+
+    it('a redelivery after its own store copies nothing: recorded, or killed before it recorded the copy', async () => {
+      const event = await s45fsStaged(randomBytes(64 * 1024));
+      const key = storedKeyOf(event.imageUID, event.metadata.imageVersion);
+      await expect(storeValidatedImage(event, killedBeforeRecording, quietLogger)).rejects.toThrow('killed');
+      const [copied] = await versionsAt(key);
+      const first = await storeValidatedImage(event, deps, quietLogger);
+      expect(first).toMatchObject({ kind: 'stored', event: { stored: { versionId: copied } } });
+      const again = await storeValidatedImage(event, deps, quietLogger);
+      expect(again).toMatchObject({ kind: 'stored', event: { stored: { versionId: copied } } });
+      expect(await versionsAt(key)).toEqual([copied]);
+    });
+
+    it('in parts (no SHA-256 of S3\'s): killed before recording, the redelivery knows its own copy of the staged version by its ETag', async () => {
+      // Staged in the parts the copy uses, so the copy's ETag is the staged version's.
+      const body = randomBytes(11 * 1024 * 1024 + 5);
+      const event = await s45fsStaged(Buffer.alloc(1));
+      const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: buckets.staging, Key: event.staging.key, ServerSideEncryption: 'AES256' }));
+      const parts = [];
+      for (let first = 0, number = 1; first < body.length; first += 5 * 1024 * 1024, number++) {
+        const part = await s3.send(new UploadPartCommand({ Bucket: buckets.staging, Key: event.staging.key, UploadId: upload.UploadId, PartNumber: number, Body: body.subarray(first, first + 5 * 1024 * 1024) }));
+        parts.push({ ETag: part.ETag ?? '', PartNumber: number });
+      }
+      const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: buckets.staging, Key: event.staging.key, UploadId: upload.UploadId, MultipartUpload: { Parts: parts } }));
+      const inPartsEvent = { ...event, staging: { ...event.staging, versionId: done.VersionId ?? null }, sizeBytes: body.length, sha256: sha256Of(body) };
+      const key = storedKeyOf(event.imageUID, event.metadata.imageVersion);
+      await expect(storeValidatedImage(inPartsEvent, { ...killedBeforeRecording, copyLimits: inParts.copyLimits }, quietLogger)).rejects.toThrow('killed');
+      const [copied] = await versionsAt(key);
+      const again = await storeValidatedImage(inPartsEvent, inParts, quietLogger);
+      expect(again).toMatchObject({ kind: 'stored', event: { stored: { versionId: copied } } });
+      expect(await versionsAt(key)).toEqual([copied]);
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { CopyObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createLogger, type RegistryAccess } from '@orbit/lib';
 import { sampleEvents } from '@orbit/schemas';
@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { quietLogger } from '../../../test/helpers/index.js';
 import { memoryLogger } from '../../../test/helpers/memory-logger.js';
 import { pushMetrics } from './registry-push/push-metrics.js';
-import { storeValidatedImage } from './store-image.js';
+import { keepsDevelopmentObject, storeValidatedImage } from './store-image.js';
+import type { StoredObject } from './copy.js';
 import { overwrittenAfterItsHead } from '../../../test/helpers/overwritten-after-head.js';
 
 const dynamo = { send: async () => ({}) } as unknown as DynamoDBDocumentClient;
@@ -111,6 +112,61 @@ describe('storeValidatedImage', () => {
       expect(raw).toHaveLength(1);
       for (const name of Object.keys(ids)) expect(raw[0]?.split(`"${name}":`)).toHaveLength(2);
       expect(JSON.parse(raw[0] ?? '{}')).toMatchObject({ level: 'warn', ...ids, reasonCode: 'STAGING_NOT_OWNED' });
+    });
+  });
+
+  // Found by a data-integrity review (after 0455c09 held transfers to it): a redelivered ImageValidated kept another
+  // version at the Development key that claimed this request and the validated SHA-256 in its metadata, and recorded it.
+  describe('keeps an object already at the Development key only where S3 shows it holds the validated bytes', () => {
+    const event = sampleEvents()['orbit.image.validated'];
+    const claims = { 'orbit-request-id': event.requestId, 'orbit-sha256': event.sha256 };
+    // Same size, other bytes, put with the store's own metadata: a CRC32 of S3's at most, no SHA-256.
+    const forged: StoredObject = { sha256: null, size: event.sizeBytes, versionId: 'forged', etag: '"evil"', metadata: claims };
+    const staged: StoredObject = { sha256: null, size: event.sizeBytes, versionId: 's1', etag: '"staged"', metadata: {} };
+
+    it('does not keep a forged object for its claims, whatever is recorded and whatever is staged', () => {
+      expect(keepsDevelopmentObject(forged, event, null)).toBe(false);
+      expect(keepsDevelopmentObject(forged, event, 'd1')).toBe(false);
+      expect(keepsDevelopmentObject(forged, event, null, staged)).toBe(false);
+      // Naming the staged version as the store's copy does: S3's ETag is not the staged version's.
+      expect(keepsDevelopmentObject({ ...forged, metadata: { ...claims, 'orbit-copied-from-version': 's1' } }, event, null, staged)).toBe(false);
+      expect(keepsDevelopmentObject({ ...forged, sha256: 'f'.repeat(64) }, event, 'forged')).toBe(false);
+    });
+
+    it('keeps S3\'s own SHA-256, the version recorded, and its own unrecorded copy of the staged version', () => {
+      expect(keepsDevelopmentObject({ ...forged, sha256: event.sha256, metadata: {} }, event, null)).toBe(true);
+      expect(keepsDevelopmentObject(forged, event, 'forged')).toBe(true);
+      const own = { ...forged, etag: staged.etag, metadata: { ...claims, 'orbit-copied-from-version': 's1' } };
+      expect(keepsDevelopmentObject(own, event, null, staged)).toBe(true);
+      expect(keepsDevelopmentObject(own, event, null)).toBe(false);
+      expect(keepsDevelopmentObject({ ...own, metadata: { ...own.metadata, 'orbit-request-id': 'another' } }, event, null, staged)).toBe(false);
+      expect(keepsDevelopmentObject({ ...own, size: event.sizeBytes + 1 }, event, null, staged)).toBe(false);
+    });
+
+    it('copies again from staging over a forged object on a redelivery, and records the new version', async () => {
+      const copies: Record<string, unknown>[] = [];
+      const s3 = {
+        send: async (command: { input: Record<string, unknown> }) => {
+          if (command instanceof HeadObjectCommand) {
+            if (command.input['Bucket'] === 'dev') return { ETag: forged.etag, ContentLength: forged.size, VersionId: forged.versionId, Metadata: forged.metadata };
+            return { ETag: staged.etag, ContentLength: staged.size, VersionId: staged.versionId, Metadata: {} };
+          }
+          if (command instanceof CopyObjectCommand) {
+            copies.push(command.input);
+            return { VersionId: 'copied', CopyObjectResult: { ChecksumSHA256: Buffer.from(event.sha256, 'hex').toString('base64') } };
+          }
+          if (command instanceof ListObjectVersionsCommand) return { Versions: [] };
+          if (command instanceof DeleteObjectCommand) return {};
+          throw new Error(`unexpected ${command.constructor.name}`);
+        },
+      } as unknown as S3Client;
+      const deps = { s3, dynamo, developmentBucket: 'dev', stagingBucket: event.staging.bucket, metadataTable: 'meta', manifestTable: 'manifests' };
+      const { logger, lines } = memoryLogger();
+      const outcome = await storeValidatedImage(event, deps, logger);
+      expect(outcome).toMatchObject({ kind: 'stored', event: { stored: { versionId: 'copied' }, sha256: event.sha256 } });
+      expect(copies).toHaveLength(1);
+      expect(copies[0]?.['Metadata']).toMatchObject({ ...claims, 'orbit-copied-from-version': 's1' });
+      expect(lines).toContainEqual(expect.objectContaining({ level: 'warn', versionId: 'forged', msg: 'the Development key holds an object not shown to be the validated image; copying it again from staging' }));
     });
   });
 });

@@ -2,7 +2,10 @@ import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { createdTimestamps, deleteVersionAndOlder, envelopeFor, type EventEnvelope, isStagedBy, type Logger, ownerPathOf, pushedOwnerPathOf, refusedByStore, withCreatedTimestamps } from '@orbit/lib';
 import type { ImageStored, ImageValidated, PipelineFailed } from '@orbit/schemas';
-import { copyMismatch, holdsCopyOf, isRefusal, orRefusal, serverSideCopy, SourceChangedError, storedSha256, type CopyLimits, type ObjectLocation, type StoredObject } from './copy.js';
+import {
+  COPIED_FROM_VERSION, copyMismatch, isRefusal, orRefusal, provenStoreCopyOf, recordedLocationOf, serverSideCopy, SourceChangedError, storedSha256, type CopyLimits, type ObjectLocation,
+  type StoredObject,
+} from './copy.js';
 import { logFailure } from './failure-log.js';
 import { sendValidatedImage, type RegistryPushing } from './registry-push/push-stored.js';
 
@@ -65,8 +68,9 @@ async function copyIntoDevelopment(event: ImageValidated, deps: StoreDeps, targe
   try {
     // A staging bucket without versioning (it has it locally, not necessarily on AWS) can take another PUT of the key meanwhile: the
     // ETag of the HEAD that measured it keeps those bytes from being stored as the validated upload, where only the size is checked.
+    // The staged version it copies, named for keepsDevelopmentObject: how a redelivery that died before recording it knows its own copy.
     copy = await serverSideCopy(deps.s3, { ...event.staging, etag: staged.etag }, target, staged.size, {
-      'orbit-request-id': event.requestId, 'orbit-image-uid': event.imageUID, 'orbit-sha256': event.sha256,
+      'orbit-request-id': event.requestId, 'orbit-image-uid': event.imageUID, 'orbit-sha256': event.sha256, ...(staged.versionId ? { [COPIED_FROM_VERSION]: staged.versionId } : {}),
     }, deps.copyLimits, deps.signal);
   } catch (error) {
     if (error instanceof SourceChangedError) {
@@ -84,6 +88,24 @@ async function copyIntoDevelopment(event: ImageValidated, deps: StoreDeps, targe
   // Checked by size alone where S3 computed no SHA-256 (a multipart copy, S3_CHECKSUMS=off, a store that ignores it): said, not hidden.
   log.info({ bucket: target.bucket, key: target.key, versionId: copy.versionId, checkedBy: copy.sha256 === null ? 'size' : 'sha256' }, 'image stored');
   return { kind: 'copied', versionId: copy.versionId };
+}
+
+/**
+ * Whether the object at the Development key (`stored`, its latest version) is
+ * kept for `event` instead of copied again from staging: its `orbit-sha256`
+ * (and `orbit-request-id`) metadata is a claim anyone who may write the
+ * bucket can make, so it must be shown to hold the validated bytes by S3's
+ * own SHA-256, or be the version the metadata row records for this request
+ * (`recordedVersionId`), or be this request's own copy of the `staged`
+ * version that died before it was recorded (provenStoreCopyOf).
+ */
+export function keepsDevelopmentObject(
+  stored: StoredObject | undefined, event: Pick<ImageValidated, 'requestId' | 'sha256' | 'sizeBytes'>, recordedVersionId: string | null, staged?: StoredObject,
+): boolean {
+  return provenStoreCopyOf(stored, {
+    sha256: event.sha256, sizeBytes: event.sizeBytes, recordedVersionId,
+    ...(staged ? { madeBy: { requestId: event.requestId, source: { versionId: staged.versionId, etag: staged.etag } } } : {}),
+  });
 }
 
 /**
@@ -123,14 +145,32 @@ async function storeImage(event: ImageValidated, deps: StoreDeps, log: Logger): 
   const ownerPath = row === undefined ? ownerPathOf(event.actor.username) : pushedOwnerPathOf({ ownerPath: row['ownerPath'], owner: event.actor.username, createdTimestampUTC: row['createdTimestampUTC'] });
   // Read from the row's time, not recorded: not written down either, so images:push still looks at every earlier path.
   const ownerPathGuessed = row !== undefined && row['ownerPath'] === undefined;
-  const held = holdsCopyOf(stored, { sha256: event.sha256, sizeBytes: event.sizeBytes });
+  // The version this request's own store wrote and checked, where the row records one.
+  const recordedRow = row?.['requestId'] === event.requestId ? recordedLocationOf(row) : undefined;
+  const recordedVersionId = recordedRow?.bucket === target.bucket && recordedRow.key === target.key ? recordedRow.versionId : null;
+  // Found by a data-integrity review: another version at the key claiming this request and the validated SHA-256 in
+  // its metadata was kept, and its version recorded beside that SHA-256. Only what S3 shows counts (keepsDevelopmentObject).
+  let held = keepsDevelopmentObject(stored, event, recordedVersionId);
   const staged = held ? undefined : await orRefusal(storedSha256(deps.s3, event.staging));
   if (isRefusal(staged)) return failed(event, staged.refused.reasonCode, `${event.staging.bucket}: ${staged.refused.message}`);
+  if (staged) held = keepsDevelopmentObject(stored, event, recordedVersionId, staged);
+  if (!held && !staged && recordedVersionId !== null && stored?.versionId !== recordedVersionId) {
+    // The staged upload is deleted only once its copy was recorded: the recorded version, if S3 still shows it holds the
+    // bytes, stays the stored image (recorded again as it is), whatever was put over it since.
+    const recordedObject = await orRefusal(storedSha256(deps.s3, { ...target, versionId: recordedVersionId }));
+    if (isRefusal(recordedObject)) return failed(event, recordedObject.refused.reasonCode, `${target.bucket}: ${recordedObject.refused.message}`);
+    held = keepsDevelopmentObject(recordedObject, event, recordedVersionId);
+    if (held) {
+      log.warn({ bucket: target.bucket, key: target.key, versionId: stored?.versionId ?? null, recordedVersionId }, 'the Development key holds an object not shown to be the validated image; keeping the version recorded');
+      versionId = recordedVersionId;
+    }
+  }
   if (!held && !staged) return failed(event, 'STAGED_OBJECT_MISSING', `the staged upload ${event.staging.key} is gone (expired after a day?)`);
+  if (!held && stored) log.warn({ bucket: target.bucket, key: target.key, versionId: stored.versionId, recordedVersionId }, 'the Development key holds an object not shown to be the validated image; copying it again from staging');
   // The blobs travel while S3 copies: both read the staged upload, neither waits for the other.
   const [sending, copying] = await Promise.allSettled([
     deps.pushing ? sendValidatedImage(event, held ? { ...target, versionId } : event.staging, { s3: deps.s3, pushing: deps.pushing, signal: deps.signal, ownerPath }, log) : undefined,
-    staged ? copyIntoDevelopment(event, deps, target, staged, log) : ({ kind: 'kept' } as const),
+    !held && staged ? copyIntoDevelopment(event, deps, target, staged, log) : ({ kind: 'kept' } as const),
   ]);
   if (copying.status === 'rejected') throw copying.reason;
   if (copying.value.kind === 'failed') return copying.value.outcome;
