@@ -1,6 +1,6 @@
 import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, HeadObjectCommand, UploadPartCopyCommand, type S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { isRefusal, orRefusal, recordedLocationOf, serverSideCopy, SourceChangedError } from './copy.js';
+import { holdsValidated, isRefusal, orRefusal, recordedLocationOf, serverSideCopy, SourceChangedError, type StoredObject } from './copy.js';
 
 const preconditionFailed = (): Error =>
   Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
@@ -126,5 +126,24 @@ describe('recordedLocationOf', () => {
 
   it('names no object without a bucket and a key', () => {
     for (const value of [undefined, null, 'testing/k.tar', { bucket: 'testing' }, { key: 'k.tar', versionId: 'v7' }]) expect(recordedLocationOf(value)).toBeUndefined();
+  });
+});
+
+describe('holdsValidated', () => {
+  const sha = 'a'.repeat(64);
+  const object = (fields: Partial<StoredObject>): StoredObject => ({ sha256: null, size: 10, versionId: null, etag: '"e"', metadata: {}, ...fields });
+
+  it('takes S3\'s own SHA-256, else the version Orbit recorded; the orbit-sha256 claim only where there are no versions', () => {
+    expect(holdsValidated(object({ sha256: sha }), { sha256: sha, recordedVersionId: 'v1' })).toBe(true);
+    expect(holdsValidated(object({ versionId: 'v1' }), { sha256: sha, recordedVersionId: 'v1' })).toBe(true);
+    expect(holdsValidated(object({ versionId: 'v2', metadata: { 'orbit-sha256': sha } }), { sha256: sha, recordedVersionId: 'v1' })).toBe(false);
+    expect(holdsValidated(object({ metadata: { 'orbit-sha256': sha } }), { sha256: sha, recordedVersionId: null })).toBe(true);
+  });
+
+  it('takes S3\'s version "null" (an object written before versioning was turned on) as no version when Orbit recorded none', () => {
+    expect(holdsValidated(object({ versionId: 'null', metadata: { 'orbit-sha256': sha } }), { sha256: sha, recordedVersionId: null })).toBe(true);
+    expect(holdsValidated(object({ versionId: 'null', metadata: { 'orbit-sha256': 'b'.repeat(64) } }), { sha256: sha, recordedVersionId: null })).toBe(false);
+    // Orbit recorded a real version: "null" is another object written over it.
+    expect(holdsValidated(object({ versionId: 'null', metadata: { 'orbit-sha256': sha } }), { sha256: sha, recordedVersionId: 'v1' })).toBe(false);
   });
 });

@@ -118,7 +118,10 @@ export interface ValidatedBytes {
  */
 export function holdsValidated(object: StoredObject, expected: ValidatedBytes): boolean {
   if (object.sha256 !== null) return object.sha256 === expected.sha256;
-  if (object.versionId === null) return object.metadata['orbit-sha256'] === expected.sha256;
+  // S3 names an object written before the bucket's versioning was turned on version "null"; Orbit, writing it then,
+  // was told no version and recorded none: it is the unversioned case (a reread: such an object never matched).
+  const unversioned = object.versionId === null || (object.versionId === 'null' && expected.recordedVersionId === null);
+  if (unversioned) return object.metadata['orbit-sha256'] === expected.sha256;
   return object.versionId === expected.recordedVersionId;
 }
 
