@@ -131,6 +131,8 @@ describe('headers a browser is told on every answer (found by a browser-portal r
     const app = routeTestGateway({ uid: UID });
     const api = await app.inject({ method: 'GET', url: '/v1/images' });
     expect(api.headers['x-content-type-options']).toBe('nosniff');
+    // An error answer (here the 401) is kept by no cache.
+    expect([api.statusCode, api.headers['cache-control']]).toEqual([401, 'no-store']);
     expect(api.headers['content-security-policy']).toBeUndefined();
     const docs = await app.inject({ method: 'GET', url: '/docs/' });
     expect(docs.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'content-security-policy': "frame-ancestors 'none'", 'x-frame-options': 'DENY' });

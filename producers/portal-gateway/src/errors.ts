@@ -25,7 +25,10 @@ const answeredCodes = new WeakMap<FastifyReply, string>();
  */
 export function sendError(reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
   answeredCodes.set(reply, body.code);
-  return reply.code(status).send(body);
+  // An error is the state of one moment (a version not ready yet, a store away): no cache keeps it. Without a word a
+  // 404 may be cached heuristically by a browser or a proxy, and one set for a read's 200 (`private, no-cache`) would
+  // have a 412 or 503 revalidated as if it were that read.
+  return reply.code(status).header('cache-control', 'no-store').send(body);
 }
 
 /** The code of the error answer sendError gave `reply`; none for an answer without one (/readyz's 503). */
