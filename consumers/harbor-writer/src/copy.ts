@@ -175,13 +175,6 @@ function provenBy(object: StoredObject | undefined, expected: ValidatedBytes & {
     && object.etag === madeBy.source.etag && object.metadata[requestIdKey] === madeBy.requestId && object.metadata[COPIED_FROM_VERSION] === madeBy.source.versionId;
 }
 
-/**
- * An object already in place, by its claim (knownSha256) and size. No longer
- * what keeps a store's copy (provenStoreCopyOf) nor a transfer's (provenCopyOf).
- */
-export const holdsCopyOf = (object: StoredObject | undefined, expected: { sha256: string; sizeBytes: number }): boolean =>
-  object !== undefined && knownSha256(object) === expected.sha256 && object.size === expected.sizeBytes;
-
 /** HEAD of an object with its checksum, or undefined when it is not there. */
 export async function storedSha256(s3: S3Client, location: ObjectLocation): Promise<StoredObject | undefined> {
   try {
